@@ -1,0 +1,84 @@
+"""The Public API portal: application factory."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from portal import cli, errors, models, security  # noqa: F401  (models: full metadata)
+from portal.extensions import csrf, db, login_manager, migrate
+from portal.keyring import init_keyring
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults, then instance/config.py, then environment, then test_config."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    _configure(app, test_config)
+    _init_extensions(app)
+    _register_blueprints(app)
+    errors.register(app)
+    security.register(app)
+    cli.register(app)
+    return app
+
+
+def _configure(app: Flask, test_config: dict | None) -> None:
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(
+        SECRET_KEY="dev-only-change-me",
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{Path(app.instance_path) / 'portal.sqlite3'}",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        SUDO_MAX_AGE_SECONDS=15 * 60,
+        API_TOKEN_TTL_SECONDS=3600,
+        API_SECRET_HMAC_KEY=None,
+        API_SECRET_FERNET_KEYS=None,
+        PAGE_SIZE=25,
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    for name in ("SECRET_KEY", "API_SECRET_HMAC_KEY", "API_SECRET_FERNET_KEYS"):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    # Cookies are Secure unless told otherwise: `make run` serves plain HTTP on loopback.
+    if os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("0", "false", "no"):
+        app.config["SESSION_COOKIE_SECURE"] = False
+    if test_config:
+        app.config.update(test_config)
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config.setdefault(
+            "SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 15}}
+        )
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    init_keyring(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.audit import bp as audit_bp
+    from portal.auth import bp as auth_bp
+    from portal.public_api import bp as public_api_bp
+    from portal.settings import bp as settings_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(settings_bp)
+    app.register_blueprint(public_api_bp)
+    app.register_blueprint(audit_bp)

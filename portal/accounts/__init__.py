@@ -1,0 +1,1 @@
+"""Firms (tenants) and their users."""

@@ -1,0 +1,69 @@
+"""Firms, users and roles."""
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal.extensions import db
+from portal.ids import new_id, utcnow
+
+
+class Role(enum.StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class Firm(db.Model):
+    __tablename__ = "firms"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("firm"))
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    # The Public API app's state lives on the firm: a key's status is derived from it, never
+    # copied onto keys, so reactivating can never leave a key behind as inactive.
+    api_app_active: Mapped[bool] = mapped_column(default=False)
+    api_app_changed_at: Mapped[datetime | None]
+    api_app_changed_by_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    users: Mapped[list["User"]] = relationship(back_populates="firm", order_by="User.email")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("usr"))
+    # Support staff belong to no firm: firm_id is NULL exactly when is_support is true.
+    firm_id: Mapped[str | None] = mapped_column(ForeignKey("firms.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default=Role.MEMBER)
+    is_support: Mapped[bool] = mapped_column(default=False)
+    is_active_member: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    firm: Mapped[Firm | None] = relationship(back_populates="users")
+
+    @property
+    def is_admin(self) -> bool:
+        """Owners and Admins are the article's "users with admin permissions"."""
+        return not self.is_support and self.role in (Role.OWNER, Role.ADMIN)
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_active_member
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def status(self) -> str:
+        return "active" if self.is_active_member else "inactive"

@@ -1,0 +1,3 @@
+from portal.audit.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,3 @@
+from portal.auth.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,74 @@
+"""Who may see what: login, admin-only views, and loading objects within the current firm."""
+
+import time
+from functools import wraps
+
+from flask import abort, current_app, redirect, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.extensions import db, login_manager
+from portal.htmx import is_htmx
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, user_id)
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Send anonymous visitors to the login page; an htmx request gets HX-Redirect instead."""
+    login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if is_htmx():
+        return "", 401, {"HX-Redirect": login_url}
+    return redirect(login_url)
+
+
+def firm_user_required(view):
+    """A logged-in user of a firm (support staff have no firm and are refused)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.is_support:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_required(view):
+    """A firm's Owner or Admin; members get 403."""
+
+    @firm_user_required
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def get_in_firm_or_404(model, object_id: str, *criteria):
+    """Load an object of the current user's firm; another firm's id is a 404, like a missing one."""
+    query = select(model).where(
+        model.id == object_id, model.firm_id == current_user.firm_id, *criteria
+    )
+    obj = db.session.execute(query).scalar_one_or_none()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def mark_fresh_login() -> None:
+    session["auth_at"] = int(time.time())
+
+
+def has_recent_login() -> bool:
+    """Sudo mode: the password was entered within SUDO_MAX_AGE_SECONDS."""
+    max_age = current_app.config["SUDO_MAX_AGE_SECONDS"]
+    return time.time() - session.get("auth_at", 0) < max_age

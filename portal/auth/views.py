@@ -1,0 +1,62 @@
+"""Logging in and out."""
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.auth.access import mark_fresh_login
+from portal.auth.forms import LoginForm
+from portal.extensions import db
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.get("/")
+def index():
+    """Home: the portal's start page is Settings and Apps."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("settings.index"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the login form and log the user in."""
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.execute(select(User).filter_by(email=email)).scalar_one_or_none()
+        if user is not None and user.is_active and user.check_password(form.password.data):
+            # A fresh session at login: nothing from before (fixation) survives.
+            session.clear()
+            login_user(user)
+            mark_fresh_login()
+            return redirect(_safe_next(request.args.get("next")) or url_for("auth.index"))
+        error = "The e-mail or password is not right."
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Log out and forget the whole session."""
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths: off-site (or scheme-relative) next URLs are refused."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target

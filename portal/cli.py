@@ -1,0 +1,81 @@
+"""Flask CLI commands: create-user, seed-demo."""
+
+import os
+import secrets
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from portal.accounts.models import Role, User
+from portal.accounts.service import AccountError, create_user
+from portal.extensions import db
+
+DEMO_FIRM = "Demo Accounting"
+DEMO_LOGINS_FILE = "demo-logins.txt"
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--password", required=True, help="At least 8 characters.")
+@click.option("--firm", "firm_name", help="Firm name; created if missing.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.MEMBER.value)
+@click.option("--name", help="Display name (default: from the e-mail).")
+@click.option("--support", is_flag=True, help="A platform support user (no firm).")
+def create_user_command(email, password, firm_name, role, name, support):
+    """Create a firm user (owner, admin, member) or a support user."""
+    try:
+        user = create_user(
+            email, password, firm_name=firm_name, role=role, name=name, support=support
+        )
+    except AccountError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    kind = "support user" if user.is_support else f"{user.role} of {user.firm.name}"
+    click.echo(f"Created {user.email} ({kind}).")
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """Create the demo firm (only in an empty database) and print how to log in."""
+    logins_file = Path(current_app.instance_path) / DEMO_LOGINS_FILE
+    if db.session.execute(select(User.id).limit(1)).first() is None:
+        logins = _create_demo_firm()
+        db.session.commit()
+        _write_private(logins_file, "".join(f"{r}\t{e}\t{p}\n" for r, e, p in logins))
+    if logins_file.exists():
+        click.echo("Log in at the portal with one of these demo accounts:")
+        for line in logins_file.read_text().splitlines():
+            role, email, password = line.split("\t")
+            click.echo(f"  {role:<7} {email:<28} password: {password}")
+    else:
+        click.echo("The database already has users; log in with one of them.")
+
+
+def _create_demo_firm() -> list[tuple[str, str, str]]:
+    from portal.crm.demo import seed_demo_data
+
+    logins = []
+    for role, email in (
+        ("owner", "owner@demo.example"),
+        ("admin", "admin@demo.example"),
+        ("member", "member@demo.example"),
+    ):
+        password = secrets.token_urlsafe(9)
+        create_user(email, password, firm_name=DEMO_FIRM, role=role)
+        logins.append((role, email, password))
+    seed_demo_data(DEMO_FIRM)
+    return logins
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)

@@ -1,0 +1,1 @@
+"""Clients, contacts, client groups and custom client fields."""

@@ -1,0 +1,88 @@
+"""Error pages: JSON under /api/, a readable HTML page everywhere else; never a traceback."""
+
+from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from portal.extensions import db
+from portal.htmx import is_htmx
+
+API_PREFIX = "/api/"
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    401: "Authentication is required.",
+    403: "You do not have permission to open this page.",
+    404: "This page does not exist, or you do not have access to it.",
+    405: "That action is not allowed here.",
+    409: "The request conflicts with the current state.",
+    413: "What you sent is too large.",
+    415: "The request body must be JSON (Content-Type: application/json).",
+    429: "Too many requests. Wait a moment and try again.",
+    500: "Something went wrong on our side. Nothing was saved; please try again.",
+    503: "The service is briefly unavailable. Please try again in a moment.",
+}
+
+API_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "VALIDATION_ERROR",
+    415: "VALIDATION_ERROR",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+    500: "SERVER_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def json_error(status: int, code: str, message: str, details=None, headers=None):
+    """The API's one error shape: {"error": {"code", "message", "request_id", ["details"]}}."""
+    error = {"code": code, "message": message, "request_id": g.get("request_id")}
+    if details:
+        error["details"] = details
+    response = jsonify(error=error)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def _csrf_error(error: CSRFError):
+    message = "Your form expired or was sent from elsewhere. Reload the page and try again."
+    return _html_error(400, message)
+
+
+def _http_error(error: HTTPException):
+    status = error.code or 500
+    message = MESSAGES.get(status, error.description or "")
+    if is_api_request():
+        headers = {"Allow": error.response.headers.get("Allow")} if error.response else {}
+        return json_error(status, API_CODES.get(status, "ERROR"), message, headers=headers)
+    return _html_error(status, message)
+
+
+def _unexpected_error(error: Exception):
+    # The view's transaction is abandoned whole, so no half-written record survives.
+    db.session.rollback()
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return _http_error(InternalServerError())
+
+
+def _html_error(status: int, message: str):
+    if is_htmx():
+        # htmx does not swap error responses; portal.js shows this text in a banner instead.
+        return message, status, {"Content-Type": "text/plain; charset=utf-8"}
+    return render_template("errors/error.html", status=status, message=message), status

@@ -1,0 +1,58 @@
+"""API keys: a public API key, and a secret kept only as an HMAC digest and a ciphertext."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.accounts.models import Firm, User
+from portal.extensions import db
+from portal.ids import new_id, utcnow
+
+
+class KeyStatus(enum.StrEnum):
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+
+
+class ApiKey(db.Model):
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        # One live key per name in a firm; drafts and deleted keys do not count.
+        Index(
+            "uq_api_keys_live_name",
+            "firm_id",
+            "name",
+            unique=True,
+            sqlite_where=text("saved_at IS NOT NULL AND deleted_at IS NULL"),
+            postgresql_where=text("saved_at IS NOT NULL AND deleted_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("key"))
+    firm_id: Mapped[str] = mapped_column(ForeignKey("firms.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    api_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # Both are wiped when the key is deleted; the api_key stays so a deleted key is recognised.
+    secret_digest: Mapped[str | None] = mapped_column(String(64))
+    secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    # NULL while the generated pair is a draft that the admin has not saved yet.
+    saved_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    deleted_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    last_used_at: Mapped[datetime | None]
+
+    firm: Mapped[Firm] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @property
+    def status(self) -> KeyStatus:
+        """Derived from the app's status on every read; never stored."""
+        return KeyStatus.ACTIVE if self.firm.api_app_active else KeyStatus.INACTIVE
+
+    @property
+    def is_live(self) -> bool:
+        return self.saved_at is not None and self.deleted_at is None

@@ -1,0 +1,68 @@
+"""The Public API app page: status, activate/deactivate, and the API Integration section."""
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from portal.auth.access import admin_required
+from portal.extensions import db
+from portal.htmx import render, wants_fragment
+from portal.public_api import service
+
+bp = Blueprint("public_api", __name__, url_prefix="/settings/apps/public-api")
+
+PAGE = "public_api/page.html"
+
+
+def page_context(**extra) -> dict:
+    """Everything the Public API page shows; each fragment picks what it needs."""
+    firm = current_user.firm
+    context = {
+        "firm": firm,
+        "keys": service.live_keys(firm),
+        "draft": None,
+        "saved": None,
+        "secret": None,
+        "name_error": None,
+        "name_value": "",
+        "revealed": {},
+        "sudo_prompt": None,
+        "sudo_error": None,
+    }
+    context.update(extra)
+    return context
+
+
+def render_part(fragment: str, status: int = 200, **extra):
+    """The fragment for htmx, the whole Public API page without JavaScript."""
+    return render(fragment, PAGE, status, **page_context(**extra))
+
+
+@bp.get("")
+@admin_required
+def index():
+    """The Public API page."""
+    return render(PAGE, PAGE, **page_context())
+
+
+@bp.post("/activate")
+@admin_required
+def activate():
+    """Activate the app: every live key becomes Active again."""
+    return _set_active(True)
+
+
+@bp.post("/deactivate")
+@admin_required
+def deactivate():
+    """Deactivate the app: every key becomes Inactive (and the API answers 401)."""
+    return _set_active(False)
+
+
+def _set_active(active: bool):
+    service.set_app_active(current_user.firm, active, current_user)
+    db.session.commit()
+    if not wants_fragment():
+        flash("The Public API is now " + ("Active." if active else "Inactive."), "success")
+        return redirect(url_for("public_api.index"))
+    # The status header is the target; the key table follows out of band (its statuses changed).
+    return render_template("public_api/_app_status_swap.html", **page_context())

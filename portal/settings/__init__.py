@@ -1,0 +1,3 @@
+from portal.settings.views import bp
+
+__all__ = ["bp"]

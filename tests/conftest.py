@@ -1,0 +1,145 @@
+"""Fixtures: an app with a fresh database per test, a client, and helpers to make firms/users."""
+
+import contextvars
+import os
+from dataclasses import dataclass
+
+import pytest
+from cryptography.fernet import Fernet
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from werkzeug.security import generate_password_hash
+
+from portal import create_app
+from portal.accounts.models import Firm, User
+from portal.extensions import db
+
+PASSWORD = "correct horse battery"
+# Hashing is deliberately slow; hash once for the whole run.
+PASSWORD_HASH = generate_password_hash(PASSWORD)
+FERNET_KEY = Fernet.generate_key().decode()
+
+
+def database_url(tmp_path) -> str:
+    """TEST_DATABASE_URL (PostgreSQL in CI) or a fresh SQLite file in the test's tmp dir."""
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+@pytest.fixture
+def app_config(tmp_path):
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
+        "WTF_CSRF_ENABLED": False,
+        "SESSION_COOKIE_SECURE": False,
+        "API_SECRET_HMAC_KEY": "test-hmac-key",
+        "API_SECRET_FERNET_KEYS": FERNET_KEY,
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    with app.app_context():
+        _reset_schema()
+        yield app
+        db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            _drop_all()
+        db.engine.dispose()
+
+
+def _reset_schema():
+    if db.engine.dialect.name == "postgresql":
+        _drop_all()
+    db.create_all()
+
+
+def _drop_all():
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, with its own `g` and database session, as in
+    production; the test's session then forgets what it had loaded, so it reads fresh rows."""
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.expire_all()
+        return response
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = IsolatedClient
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class World:
+    """Two firms, each with an owner, an admin and a member."""
+
+    firm: Firm
+    owner: User
+    admin: User
+    member: User
+    other_firm: Firm
+    other_admin: User
+
+
+def make_user(firm: Firm | None, email: str, role: str = "member", support: bool = False) -> User:
+    user = User(
+        firm_id=firm.id if firm else None,
+        email=email,
+        name=email.split("@")[0].title(),
+        role=role,
+        is_support=support,
+        password_hash=PASSWORD_HASH,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+@pytest.fixture
+def world(app) -> World:
+    firm = Firm(name="Alpha Accounting")
+    other = Firm(name="Beta Books")
+    db.session.add_all([firm, other])
+    db.session.flush()
+    result = World(
+        firm=firm,
+        owner=make_user(firm, "owner@alpha.example", "owner"),
+        admin=make_user(firm, "admin@alpha.example", "admin"),
+        member=make_user(firm, "member@alpha.example", "member"),
+        other_firm=other,
+        other_admin=make_user(other, "admin@beta.example", "admin"),
+    )
+    db.session.commit()
+    return result
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email: str, password: str = PASSWORD):
+        return self._client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+

@@ -1,0 +1,229 @@
+"""The Public API page: activate, generate, save, reveal, delete; htmx fragments and no-JS pages."""
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.audit.models import AuditEvent
+from portal.extensions import db
+from portal.public_api.models import ApiKey
+from tests.helpers import HX, generate_and_save
+
+PAGE = "/settings/apps/public-api"
+
+
+@pytest.fixture
+def admin_client(client, world, auth):
+    auth.login("admin@alpha.example")
+    return client
+
+
+def actions():
+    return [e.action for e in db.session.execute(select(AuditEvent).order_by(AuditEvent.id))
+            .scalars()]
+
+
+def test_settings_lists_public_api_with_its_status(admin_client):
+    response = admin_client.get("/settings")
+    assert "Settings and Apps" in response.text
+    assert "Public API" in response.text and "Inactive" in response.text
+
+
+def test_page_starts_inactive_with_activate_button(admin_client):
+    response = admin_client.get(PAGE)
+    assert response.status_code == 200
+    assert "Inactive" in response.text and ">Activate<" in response.text
+    assert "API Integration" in response.text and "Key name" in response.text
+
+
+def test_activate_with_htmx_returns_the_status_fragment(admin_client, world):
+    response = admin_client.post(f"{PAGE}/activate", headers=HX)
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert 'id="app-status"' in response.text and ">Active<" in response.text
+    assert ">Deactivate<" in response.text
+    assert 'id="key-table" hx-swap-oob="true"' in response.text
+    assert world.firm.api_app_active is True
+    assert actions() == ["app.activated"]
+
+
+def test_activate_without_javascript_redirects_back(admin_client, world):
+    response = admin_client.post(f"{PAGE}/activate")
+    assert response.status_code == 302 and response.headers["Location"] == PAGE
+    assert "The Public API is now Active." in admin_client.get(PAGE).text
+
+
+def test_generate_shows_a_draft_that_is_not_yet_a_key(admin_client, world):
+    response = admin_client.post(f"{PAGE}/keys/generate", data={"name": "Software Name"},
+                                 headers=HX)
+    assert response.status_code == 200 and "<html" not in response.text
+    assert "Software Name" in response.text and ">Save<" in response.text
+    draft = db.session.execute(select(ApiKey)).scalar_one()
+    assert draft.saved_at is None and draft.api_key in response.text
+    # the page's key list does not show drafts
+    assert draft.api_key not in admin_client.get(PAGE).text
+
+
+def test_save_shows_name_key_and_secret_once_with_copy_buttons(admin_client):
+    response = admin_client.post(f"{PAGE}/keys/generate", data={"name": "Software Name"},
+                                 headers=HX)
+    draft_id = re.search(r'name="draft_id" value="([^"]+)"', response.text).group(1)
+    response = admin_client.post(f"{PAGE}/keys/save", data={"draft_id": draft_id}, headers=HX)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert 'aria-label="Copy API key"' in response.text
+    assert 'aria-label="Copy API secret"' in response.text
+    secret = re.search(r'id="saved-api-secret">([A-Za-z0-9]+)<', response.text).group(1)
+    assert len(secret) >= 40
+    assert actions() == ["key.generated"]
+
+
+def test_save_accepts_nothing_but_the_draft_id(admin_client):
+    response = admin_client.post(f"{PAGE}/keys/generate", data={"name": "Mine"}, headers=HX)
+    draft_id = re.search(r'name="draft_id" value="([^"]+)"', response.text).group(1)
+    admin_client.post(
+        f"{PAGE}/keys/save",
+        data={"draft_id": draft_id, "api_key": "A" * 32, "api_secret": "B" * 48},
+        headers=HX,
+    )
+    key = db.session.get(ApiKey, draft_id)
+    assert key.api_key != "A" * 32
+
+
+def test_saving_someone_elses_or_unknown_draft_is_refused(client, world, auth):
+    auth.login("admin@alpha.example")
+    response = client.post(f"{PAGE}/keys/generate", data={"name": "Mine"}, headers=HX)
+    draft_id = re.search(r'name="draft_id" value="([^"]+)"', response.text).group(1)
+    auth.logout()
+    auth.login("owner@alpha.example")
+    response = client.post(f"{PAGE}/keys/save", data={"draft_id": draft_id}, headers=HX)
+    assert response.status_code == 422 and "expired" in response.text
+    assert db.session.get(ApiKey, draft_id).saved_at is None
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("", "Enter a name"),
+        ("   ", "Enter a name"),
+        ("x" * 101, "at most 100 characters"),
+    ],
+)
+def test_bad_names_get_an_inline_error(admin_client, name, message):
+    response = admin_client.post(f"{PAGE}/keys/generate", data={"name": name}, headers=HX)
+    assert response.status_code == 422
+    assert message in response.text and 'role="alert"' in response.text
+    assert db.session.execute(select(func.count(ApiKey.id))).scalar() == 0
+
+
+def test_duplicate_name_in_the_firm_is_refused(admin_client):
+    generate_and_save(admin_client, "Software Name")
+    response = admin_client.post(f"{PAGE}/keys/generate", data={"name": "Software Name"},
+                                 headers=HX)
+    assert response.status_code == 422 and "already exists" in response.text
+
+
+def test_name_error_without_javascript_renders_the_page(admin_client):
+    response = admin_client.post(f"{PAGE}/keys/generate", data={"name": ""})
+    assert response.status_code == 422 and "<html" in response.text
+    assert "Enter a name" in response.text
+
+
+def test_cancel_forgets_the_draft(admin_client):
+    response = admin_client.post(f"{PAGE}/keys/generate", data={"name": "Mine"}, headers=HX)
+    draft_id = re.search(r'name="draft_id" value="([^"]+)"', response.text).group(1)
+    admin_client.post(f"{PAGE}/keys/cancel", data={"draft_id": draft_id}, headers=HX)
+    assert db.session.get(ApiKey, draft_id) is None
+
+
+def test_key_list_shows_details_and_masks_the_secret(admin_client):
+    key, secret = generate_and_save(admin_client)
+    page = admin_client.get(PAGE).text
+    assert key.api_key in page and "Software Name" in page
+    assert secret not in page
+    assert "Reveal" in page and "by Admin" in page and "Inactive" in page
+
+
+def test_key_status_follows_the_app_and_is_never_rewritten(admin_client):
+    generate_and_save(admin_client, "One")
+    generate_and_save(admin_client, "Two")
+    admin_client.post(f"{PAGE}/activate", headers=HX)
+    assert admin_client.get(PAGE).text.count('badge-on">Active') == 3
+    fragment = admin_client.post(f"{PAGE}/deactivate", headers=HX).text
+    assert fragment.count('badge-off">Inactive') == 3
+    fragment = admin_client.post(f"{PAGE}/activate", headers=HX).text
+    assert fragment.count('badge-on">Active') == 3
+
+
+def test_reveal_with_recent_login_shows_secret_no_store_and_audits(admin_client):
+    key, secret = generate_and_save(admin_client)
+    response = admin_client.post(f"{PAGE}/keys/{key.id}/reveal", headers=HX)
+    assert response.status_code == 200 and "<html" not in response.text
+    assert secret in response.text
+    assert response.headers["Cache-Control"] == "no-store"
+    assert actions()[-1] == "key.revealed"
+
+
+def test_reveal_after_15_minutes_asks_for_the_password(admin_client):
+    key, secret = generate_and_save(admin_client)
+    with admin_client.session_transaction() as session:
+        session["auth_at"] -= 16 * 60
+    response = admin_client.post(f"{PAGE}/keys/{key.id}/reveal", headers=HX)
+    assert "Confirm your password" in response.text and secret not in response.text
+    wrong = admin_client.post(f"{PAGE}/keys/{key.id}/reveal", data={"password": "nope"},
+                              headers=HX)
+    assert wrong.status_code == 422 and secret not in wrong.text
+    from tests.conftest import PASSWORD
+
+    right = admin_client.post(f"{PAGE}/keys/{key.id}/reveal", data={"password": PASSWORD},
+                              headers=HX)
+    assert secret in right.text
+    assert actions().count("key.revealed") == 1
+
+
+def test_hide_returns_the_masked_cell(admin_client):
+    key, secret = generate_and_save(admin_client)
+    response = admin_client.get(f"{PAGE}/keys/{key.id}/secret", headers=HX)
+    assert secret not in response.text and "Reveal" in response.text
+
+
+def test_delete_confirm_dialog_then_delete_removes_row(admin_client):
+    key, secret = generate_and_save(admin_client)
+    dialog = admin_client.get(f"{PAGE}/keys/{key.id}/delete", headers=HX)
+    assert "<dialog" in dialog.text and "cannot be recovered" in dialog.text
+    response = admin_client.delete(f"{PAGE}/keys/{key.id}", headers=HX)
+    assert response.status_code == 200
+    assert f'id="key-{key.id}"' not in response.text
+    db.session.refresh(key)
+    assert key.deleted_at is not None and key.secret_ciphertext is None
+    assert key.secret_digest is None
+    assert key.api_key not in admin_client.get(PAGE).text
+    assert actions()[-1] == "key.deleted"
+
+
+def test_delete_without_javascript(admin_client):
+    key, _ = generate_and_save(admin_client)
+    page = admin_client.get(f"{PAGE}/keys/{key.id}/delete")
+    assert "<html" in page.text and "<dialog" in page.text
+    response = admin_client.post(f"{PAGE}/keys/{key.id}/delete")
+    assert response.status_code == 302
+    assert "was deleted" in admin_client.get(PAGE).text
+
+
+def test_deleted_key_cannot_be_revealed_or_deleted_again(admin_client):
+    key, _ = generate_and_save(admin_client)
+    admin_client.delete(f"{PAGE}/keys/{key.id}", headers=HX)
+    assert admin_client.post(f"{PAGE}/keys/{key.id}/reveal", headers=HX).status_code == 404
+    assert admin_client.delete(f"{PAGE}/keys/{key.id}", headers=HX).status_code == 404
+
+
+def test_pages_vary_on_hx_request(admin_client):
+    assert "HX-Request" in admin_client.get(PAGE).headers["Vary"]
+
+
+def test_audit_log_page_lists_events_newest_first(admin_client):
+    admin_client.post(f"{PAGE}/activate", headers=HX)
+    generate_and_save(admin_client)
+    page = admin_client.get("/settings/audit-log").text
+    assert page.index("Generated API key") < page.index("Activated the Public API")
+    assert "admin@alpha.example" in page

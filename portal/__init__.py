@@ -8,6 +8,7 @@ from flask import Flask
 from portal import cli, errors, models, security  # noqa: F401  (models: full metadata)
 from portal.extensions import csrf, db, login_manager, migrate
 from portal.keyring import init_keyring
+from portal.sessions import PortalSessionInterface
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     _configure(app, test_config)
     _init_extensions(app)
+    app.session_interface = PortalSessionInterface()
     _register_blueprints(app)
     errors.register(app)
     security.register(app)
@@ -73,6 +75,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.api import bp as api_bp
     from portal.audit import bp as audit_bp
     from portal.auth import bp as auth_bp
     from portal.public_api import bp as public_api_bp
@@ -82,3 +85,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(settings_bp)
     app.register_blueprint(public_api_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(api_bp)
+    # The JSON API authenticates with API keys, never with the portal's session and CSRF token.
+    csrf.exempt(api_bp)

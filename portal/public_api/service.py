@@ -35,6 +35,8 @@ class AuthFailure(enum.StrEnum):
     WRONG_SECRET = "WRONG_SECRET"
     KEY_DELETED = "KEY_DELETED"
     APP_INACTIVE = "APP_INACTIVE"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    TOKEN_INVALID = "TOKEN_INVALID"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,3 @@
+from portal.api.views import bp
+
+__all__ = ["bp"]

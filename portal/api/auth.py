@@ -1,0 +1,91 @@
+"""Who is calling: HTTP Basic, X-API-Key/X-API-Secret headers, or a Bearer token.
+
+Credentials are read from headers only, never from the URL, the session or a cookie.
+"""
+
+import base64
+import binascii
+from datetime import timedelta
+
+from flask import g, request
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import joinedload
+
+from portal.api import tokens
+from portal.extensions import db
+from portal.ids import utcnow
+from portal.public_api.models import ApiKey
+from portal.public_api.service import (
+    AuthFailure,
+    Verification,
+    check_key_state,
+    verify_credentials,
+)
+
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def authenticate_request() -> Verification:
+    """Verify whatever credentials the request carries."""
+    header = request.headers.get("Authorization")
+    if header:
+        scheme, _, value = header.strip().partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic":
+            return _verify_basic(value.strip())
+        if scheme == "bearer" and value.strip():
+            return verify_token(value.strip())
+        return Verification(None, AuthFailure.MALFORMED_CREDENTIALS)
+    api_key = request.headers.get("X-API-Key")
+    api_secret = request.headers.get("X-API-Secret")
+    return verify_credentials(api_key, api_secret)
+
+
+def _verify_basic(value: str) -> Verification:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return Verification(None, AuthFailure.MALFORMED_CREDENTIALS)
+    api_key, colon, api_secret = decoded.partition(":")
+    if not colon:
+        return Verification(None, AuthFailure.MALFORMED_CREDENTIALS)
+    return verify_credentials(api_key, api_secret)
+
+
+def verify_token(token: str) -> Verification:
+    """A token is only as good as its key right now: deleted or inactive means 401."""
+    try:
+        key_id, binding = tokens.read_token(token)
+    except tokens.TokenExpired:
+        return Verification(None, AuthFailure.TOKEN_EXPIRED)
+    except tokens.TokenInvalid:
+        return Verification(None, AuthFailure.TOKEN_INVALID)
+    query = select(ApiKey).options(joinedload(ApiKey.firm)).where(ApiKey.id == key_id)
+    key = db.session.execute(query).scalar_one_or_none()
+    if key is not None and key.deleted_at is None and not tokens.binding_matches(key, binding):
+        return Verification(key, AuthFailure.TOKEN_INVALID)
+    return check_key_state(key)
+
+
+def remember_caller(verification: Verification) -> None:
+    g.api_key = verification.key
+    g.firm_id = verification.key.firm_id if verification.key else None
+    g.auth_failure = verification.failure
+
+
+def touch_last_used() -> None:
+    """Record "last used" at most once a minute per key: most requests write nothing."""
+    key = g.get("api_key")
+    if key is None or g.get("auth_failure") is not None:
+        return
+    now = utcnow()
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_EVERY:
+        return
+    # The WHERE clause keeps several processes from all writing in the same minute.
+    db.session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key.id)
+        .where(or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_EVERY))
+        .values(last_used_at=now)
+    )
+    db.session.commit()

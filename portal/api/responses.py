@@ -1,0 +1,48 @@
+"""The API's response shapes: {"data": ...} envelopes and {"error": {...}} errors."""
+
+from flask import jsonify
+
+from portal.errors import json_error
+
+UNAUTHENTICATED_MESSAGE = (
+    "Authentication failed. Send a valid API key and API secret "
+    "(HTTP Basic, X-API-Key/X-API-Secret headers, or a Bearer token)."
+)
+APP_INACTIVE_MESSAGE = (
+    "The Public API is deactivated for this firm. An admin can activate it in "
+    "Settings and Apps > Public API; the same keys then work again."
+)
+WWW_AUTHENTICATE = 'Basic realm="Uku API", charset="UTF-8", Bearer realm="Uku API"'
+
+
+def data_response(data, status: int = 200, headers=None):
+    response = jsonify(data=data)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def list_response(items: list, limit: int, next_cursor: str | None):
+    meta = {"limit": limit, "has_more": next_cursor is not None, "next_cursor": next_cursor}
+    return jsonify(data=items, meta=meta)
+
+
+def unauthenticated():
+    """One body for every credential failure, so nobody can probe which keys exist."""
+    return json_error(
+        401, "UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE,
+        headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+    )
+
+
+def app_inactive():
+    """Only for a caller whose key and secret are both right."""
+    return json_error(
+        401, "API_APP_INACTIVE", APP_INACTIVE_MESSAGE,
+        headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+    )
+
+
+def validation_error(details: list[dict], status: int = 422, message: str | None = None):
+    message = message or "The request is not valid; see details."
+    return json_error(status, "VALIDATION_ERROR", message, details=details)

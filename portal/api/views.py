@@ -2,9 +2,13 @@
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from portal.api import tokens
+from portal.api import spec, tokens
 from portal.api.auth import authenticate_request, remember_caller, touch_last_used
+from portal.api.body import BodyError, parse_body
+from portal.api.envelopes import Ping, TokenRequest, TokenResponse
+from portal.api.pagination import ParamError
 from portal.api.responses import app_inactive, data_response, unauthenticated, validation_error
+from portal.api.spec import documented
 from portal.public_api.service import AuthFailure, verify_credentials
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -27,6 +31,17 @@ def require_credentials():
     return None
 
 
+@bp.errorhandler(BodyError)
+def bad_body(error: BodyError):
+    return validation_error(error.details, status=error.status, message=error.message)
+
+
+@bp.errorhandler(ParamError)
+def bad_param(error: ParamError):
+    detail = [{"field": error.field, "message": error.message}]
+    return validation_error(detail, status=400, message=f"Invalid parameter {error.field}.")
+
+
 @bp.after_request
 def after_api_request(response):
     if response.status_code < 500:
@@ -36,6 +51,7 @@ def after_api_request(response):
 
 
 @bp.get("/ping")
+@documented(summary="Who am I: the key's firm and name", response=Ping)
 def ping():
     """Who am I: the key's firm and name."""
     key = g.api_key
@@ -45,18 +61,14 @@ def ping():
 
 
 @bp.post("/auth/token")
+@documented(
+    summary="Exchange an API key and secret for a Bearer token", request=TokenRequest,
+    response=TokenResponse, raw_response=True, public=True, errors=("400", "401"),
+)
 def issue_token():
     """Exchange an API key + secret for a Bearer token (1 hour)."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return validation_error(
-            [{"field": "body", "message": "Send a JSON object with api_key and api_secret."}],
-            status=400,
-        )
-    api_key, api_secret = body.get("api_key"), body.get("api_secret")
-    if not isinstance(api_key, str) or not isinstance(api_secret, str):
-        api_key = api_secret = None
-    verification = verify_credentials(api_key, api_secret)
+    body = parse_body(TokenRequest)
+    verification = verify_credentials(body.api_key, body.api_secret)
     remember_caller(verification)
     if verification.failure is AuthFailure.APP_INACTIVE:
         return app_inactive()
@@ -65,6 +77,17 @@ def issue_token():
     # The token answer is OAuth-shaped (no "data" envelope) so standard clients understand it.
     return jsonify(
         access_token=tokens.issue_token(verification.key),
-        token_type="Bearer",
+        token_type="Bearer",  # noqa: S106  (the OAuth token type, not a password)
         expires_in=current_app.config["API_TOKEN_TTL_SECONDS"],
     )
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 reference of every endpoint (public: it holds no data)."""
+    document = current_app.extensions.get("openapi")
+    if document is None:
+        document = current_app.extensions["openapi"] = spec.build(current_app)
+    response = jsonify(document)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

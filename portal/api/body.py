@@ -1,0 +1,80 @@
+"""Reading a JSON request body strictly: content type, size, duplicate keys, depth, schema."""
+
+import json
+
+from flask import request
+from pydantic import BaseModel, ValidationError
+
+MAX_DEPTH = 20
+
+
+class BodyError(Exception):
+    """The body cannot be accepted; status is 400, 415 or 422."""
+
+    def __init__(self, status: int, details: list[dict], message: str | None = None):
+        super().__init__(message or "The request body is not valid.")
+        self.status = status
+        self.details = details
+        self.message = message or "The request body is not valid; see details."
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    """Validate the JSON body against a pydantic model (the same one the reference shows)."""
+    if request.mimetype != "application/json":
+        raise BodyError(415, [_detail("body", "Send JSON with Content-Type: application/json.")])
+    raw = request.get_data(cache=True)  # MAX_CONTENT_LENGTH makes this 413 above 1 MiB
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        message = str(error) if isinstance(error, DuplicateKey) else "The body is not valid JSON."
+        raise BodyError(400, [_detail("body", message)]) from error
+    if not isinstance(data, dict):
+        raise BodyError(400, [_detail("body", "The body must be a JSON object.")])
+    if _depth(data) > MAX_DEPTH:
+        raise BodyError(400, [_detail("body", "The body is nested too deeply.")])
+    try:
+        return model.model_validate_json(text, strict=True)
+    except ValidationError as error:
+        raise BodyError(422, [_from_pydantic(item) for item in error.errors()]) from error
+
+
+class DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicates(pairs):
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKey(f"The key {key!r} appears more than once.")
+        result[key] = value
+    return result
+
+
+def _refuse(constant):
+    raise ValueError(f"{constant} is not valid JSON.")
+
+
+def _depth(value, level: int = 0) -> int:
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
+
+
+def _detail(field: str, message: str) -> dict:
+    return {"field": field, "message": message}
+
+
+def _from_pydantic(item: dict) -> dict:
+    field = ".".join(str(part) for part in item["loc"]) or "body"
+    message = item["msg"]
+    if item["type"] == "extra_forbidden":
+        message = "Unknown field."
+    elif item["type"] == "missing":
+        message = "This field is required."
+    return _detail(field, message)

@@ -1,0 +1,44 @@
+"""Schemas of the API's own envelopes: errors, list metadata, ping and tokens."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["VALIDATION_ERROR"])
+    message: str
+    request_id: str | None
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class ListMeta(BaseModel):
+    limit: int
+    has_more: bool
+    next_cursor: str | None
+
+
+class Ping(BaseModel):
+    firm: str
+    key_name: str
+    request_id: str
+
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    api_key: str = Field(min_length=1, max_length=64)
+    api_secret: str = Field(min_length=1, max_length=128)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = Field(examples=["Bearer"])
+    expires_in: int = Field(examples=[3600])

@@ -1,0 +1,131 @@
+"""List parameters and keyset pagination: a page costs the same at row 10 and row 1,000,000."""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import Request
+from sqlalchemy import Select, tuple_
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 25
+SORTS = ("created_at", "-created_at", "name", "updated_at")
+
+
+class ParamError(ValueError):
+    """A bad query parameter; answered as 400 VALIDATION_ERROR naming it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ListParams:
+    limit: int
+    sort: str
+    after: tuple | None  # (sort value, id) of the last row of the previous page
+    q: str | None
+    created_since: datetime | None
+    updated_since: datetime | None
+    status: str | None
+
+
+def parse_list_params(args, statuses: tuple[str, ...] = ()) -> ListParams:
+    """Read and check limit, cursor, sort, q, created_since, updated_since and status."""
+    sort = args.get("sort", "created_at")
+    if sort not in SORTS:
+        raise ParamError("sort", f"sort must be one of: {', '.join(SORTS)}.")
+    status = args.get("status")
+    if status is not None and status not in statuses:
+        allowed = ", ".join(statuses) or "nothing for this resource"
+        raise ParamError("status", f"status must be one of: {allowed}.")
+    q = args.get("q")
+    if q is not None and (not q.strip() or len(q) > 200):
+        raise ParamError("q", "q must be 1 to 200 characters.")
+    return ListParams(
+        limit=_parse_limit(args.get("limit")),
+        sort=sort,
+        after=decode_cursor(args["cursor"], sort) if "cursor" in args else None,
+        q=q.strip() if q else None,
+        created_since=_parse_time(args, "created_since"),
+        updated_since=_parse_time(args, "updated_since"),
+        status=status,
+    )
+
+
+def _parse_limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ParamError("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}.")
+    return int(raw)
+
+
+def _parse_time(args, name: str) -> datetime | None:
+    raw = args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError as error:
+        raise ParamError(name, f"{name} must be an ISO 8601 date or date-time.") from error
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def sort_column(model, sort: str):
+    return getattr(model, sort.lstrip("-"))
+
+
+def apply_keyset(query: Select, model, params: ListParams) -> Select:
+    """Order by (sort column, id) and start after the cursor's row; fetch one extra row."""
+    column = sort_column(model, params.sort)
+    descending = params.sort.startswith("-")
+    if params.after is not None:
+        position = tuple_(column, model.id)
+        bound = tuple_(*params.after)
+        query = query.where(position < bound if descending else position > bound)
+    order = (column.desc(), model.id.desc()) if descending else (column.asc(), model.id.asc())
+    return query.order_by(*order).limit(params.limit + 1)
+
+
+def page_of(rows: list, model, params: ListParams) -> tuple[list, str | None]:
+    """Trim the extra row; its presence means there is a next page."""
+    if len(rows) <= params.limit:
+        return rows, None
+    rows = rows[: params.limit]
+    last = rows[-1]
+    return rows, encode_cursor(params.sort, getattr(last, params.sort.lstrip("-")), last.id)
+
+
+def encode_cursor(sort: str, value, row_id: str) -> str:
+    if isinstance(value, datetime):
+        value = {"t": value.isoformat()}
+    raw = json.dumps([sort, value, row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_sort, value, row_id = json.loads(raw)
+        if isinstance(value, dict):
+            value = datetime.fromisoformat(value["t"])
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as error:
+        raise ParamError("cursor", "cursor is not valid; use next_cursor from a list.") from error
+    if cursor_sort != sort or not isinstance(row_id, str) or not isinstance(value, str | datetime):
+        raise ParamError("cursor", "cursor belongs to another sort order or is not valid.")
+    return value, row_id
+
+
+def list_args(request: Request):
+    """Query parameters, refusing ones given twice (ambiguous) instead of picking one."""
+    for name in request.args:
+        if len(request.args.getlist(name)) > 1:
+            raise ParamError(name, f"{name} is given more than once.")
+    return request.args

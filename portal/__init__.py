@@ -78,6 +78,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.api import bp as api_bp
     from portal.audit import bp as audit_bp
     from portal.auth import bp as auth_bp
+    from portal.docs import bp as docs_bp
     from portal.public_api import bp as public_api_bp
     from portal.settings import bp as settings_bp
 
@@ -86,5 +87,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_api_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(docs_bp)
     # The JSON API authenticates with API keys, never with the portal's session and CSRF token.
     csrf.exempt(api_bp)

@@ -1,0 +1,3 @@
+from portal.docs.views import bp
+
+__all__ = ["bp"]

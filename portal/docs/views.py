@@ -1,0 +1,105 @@
+"""The API reference as a readable portal page, rendered from the same OpenAPI document."""
+
+import json
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
+
+from portal.api import spec
+from portal.public_api.service import live_keys
+
+bp = Blueprint("docs", __name__, url_prefix="/docs")
+
+# Request bodies for the curl examples, keyed by operationId.
+EXAMPLE_BODIES = {
+    "issue_token": {"api_key": "API_KEY", "api_secret": "YOUR_API_SECRET"},
+    "create_client": {"name": "Northwind Traders", "client_initials": "NWT",
+                      "address_country_code": "EE", "email": "info@northwind.example"},
+    "create_contact": {"client_id": "cli_...", "name": "Anna", "surname": "Tamm",
+                       "email": "anna@northwind.example", "is_primary": True},
+}
+
+
+@bp.get("/api")
+def reference():
+    """The reference with copy-paste curl examples (an admin's own API key, never a secret)."""
+    if current_user.is_authenticated and not current_user.is_admin:
+        abort(403)  # members never see the Public API
+    document = spec.build(current_app)
+    api_key = _example_api_key()
+    base_url = request.host_url.rstrip("/") + document["servers"][0]["url"]
+    operations = [
+        _describe(path, method, op, document, base_url, api_key)
+        for path, methods in document["paths"].items()
+        for method, op in methods.items()
+    ]
+    return render_template("docs/reference.html", operations=operations, api_key=api_key,
+                           base_url=base_url, document=document)
+
+
+def _example_api_key() -> str:
+    if current_user.is_authenticated and current_user.is_admin:
+        keys = live_keys(current_user.firm)
+        if keys:
+            return keys[0].api_key
+    return "YOUR_API_KEY"
+
+
+def _describe(path, method, op, document, base_url, api_key) -> dict:
+    body_ref = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+    body_schema = _resolve(body_ref.get("schema"), document)
+    return {
+        "method": method.upper(),
+        "path": path,
+        "summary": op["summary"],
+        "id": op["operationId"],
+        "params": [p for p in op.get("parameters", []) if p["in"] in ("query", "path")],
+        "fields": _fields(body_schema, document) if body_schema else [],
+        "responses": sorted(op["responses"].items()),
+        "curl": _curl(method.upper(), base_url + path, op, api_key),
+        "public": op.get("security") == [],
+    }
+
+
+def _resolve(schema, document):
+    if schema and "$ref" in schema:
+        return document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _fields(schema, document) -> list[dict]:
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "type": _type_name(prop), "required": name in required,
+         "description": prop.get("description", "")}
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def _type_name(prop: dict) -> str:
+    if "$ref" in prop:
+        return prop["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in prop:
+        return " or ".join(_type_name(p) for p in prop["anyOf"])
+    if "enum" in prop:
+        return " | ".join(json.dumps(v) for v in prop["enum"])
+    if prop.get("type") == "array":
+        return f"array of {_type_name(prop.get('items', {}))}"
+    if "format" in prop:
+        return f"{prop.get('type', 'string')} ({prop['format']})"
+    return prop.get("type", "any")
+
+
+def _curl(method: str, url: str, op: dict, api_key: str) -> str:
+    if op.get("security") == []:
+        body = json.dumps(EXAMPLE_BODIES.get(op["operationId"], {})).replace("API_KEY", api_key)
+        return f"curl -X {method} {url} \\\n  -H 'Content-Type: application/json' \\\n  -d '{body}'"
+    lines = [f"curl -u {api_key}:YOUR_API_SECRET"]
+    if method != "GET":
+        lines[0] += f" -X {method}"
+    lines.append(f"  '{url}'")
+    if op["operationId"] in EXAMPLE_BODIES:
+        body = json.dumps(EXAMPLE_BODIES[op["operationId"]])
+        lines.append("  -H 'Content-Type: application/json'")
+        lines.append(f"  -d '{body}'")
+    return " \\\n".join(lines)

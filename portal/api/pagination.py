@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from flask import Request
 from sqlalchemy import Select, tuple_
 
 MAX_LIMIT = 100
@@ -34,11 +33,14 @@ class ListParams:
     status: str | None
 
 
-def parse_list_params(args, statuses: tuple[str, ...] = ()) -> ListParams:
+def parse_list_params(
+    args, statuses: tuple[str, ...] = (), sorts: tuple[str, ...] = SORTS
+) -> ListParams:
     """Read and check limit, cursor, sort, q, created_since, updated_since and status."""
+    _refuse_unknown(args)
     sort = args.get("sort", "created_at")
-    if sort not in SORTS:
-        raise ParamError("sort", f"sort must be one of: {', '.join(SORTS)}.")
+    if sort not in sorts:
+        raise ParamError("sort", f"sort must be one of: {', '.join(sorts)}.")
     status = args.get("status")
     if status is not None and status not in statuses:
         allowed = ", ".join(statuses) or "nothing for this resource"
@@ -55,6 +57,19 @@ def parse_list_params(args, statuses: tuple[str, ...] = ()) -> ListParams:
         updated_since=_parse_time(args, "updated_since"),
         status=status,
     )
+
+
+KNOWN_PARAMS = {"limit", "cursor", "sort", "q", "created_since", "updated_since", "status",
+                "client_id"}
+
+
+def _refuse_unknown(args) -> None:
+    """A misspelt filter silently ignored would return the wrong rows; name it instead."""
+    for name in args:
+        if name not in KNOWN_PARAMS:
+            raise ParamError(name, f"Unknown parameter {name}.")
+        if len(args.getlist(name)) > 1:
+            raise ParamError(name, f"{name} is given more than once.")
 
 
 def _parse_limit(raw: str | None) -> int:
@@ -121,11 +136,3 @@ def decode_cursor(cursor: str, sort: str) -> tuple:
     if cursor_sort != sort or not isinstance(row_id, str) or not isinstance(value, str | datetime):
         raise ParamError("cursor", "cursor belongs to another sort order or is not valid.")
     return value, row_id
-
-
-def list_args(request: Request):
-    """Query parameters, refusing ones given twice (ambiguous) instead of picking one."""
-    for name in request.args:
-        if len(request.args.getlist(name)) > 1:
-            raise ParamError(name, f"{name} is given more than once.")
-    return request.args

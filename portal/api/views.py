@@ -9,6 +9,7 @@ from portal.api.envelopes import Ping, TokenRequest, TokenResponse
 from portal.api.pagination import ParamError
 from portal.api.responses import app_inactive, data_response, unauthenticated, validation_error
 from portal.api.spec import documented
+from portal.crm.errors import CrmValidationError
 from portal.public_api.service import AuthFailure, verify_credentials
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -34,6 +35,11 @@ def require_credentials():
 @bp.errorhandler(BodyError)
 def bad_body(error: BodyError):
     return validation_error(error.details, status=error.status, message=error.message)
+
+
+@bp.errorhandler(CrmValidationError)
+def refused_by_crm(error: CrmValidationError):
+    return validation_error(error.details)
 
 
 @bp.errorhandler(ParamError)

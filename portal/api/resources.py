@@ -1,0 +1,91 @@
+"""Clients and contacts: list, read, create (scoped to the calling key's firm)."""
+
+from flask import abort, g, request, url_for
+from sqlalchemy import select
+
+from portal.api.body import parse_body
+from portal.api.idempotency import run_create
+from portal.api.listing import list_resource
+from portal.api.pagination import ParamError
+from portal.api.responses import data_response
+from portal.api.spec import documented, list_params
+from portal.api.views import bp
+from portal.crm import service as crm
+from portal.crm.models import Client, Contact
+from portal.crm.schemas import ClientCreate, ClientOut, ContactCreate, ContactOut
+
+CLIENT_STATUSES = ("active", "inactive")
+CREATE_ERRORS = ("400", "401", "409", "413", "415", "422")
+CLIENT_ID_PARAM = {"name": "client_id", "in": "query", "schema": {"type": "string"},
+                   "description": "Only the contacts of this client."}
+
+
+@bp.get("/clients")
+@documented(summary="List clients", response=ClientOut, many=True,
+            params=list_params(CLIENT_STATUSES), errors=("400", "401"))
+def list_clients():
+    """The firm's clients, one keyset page at a time."""
+    query = select(Client).options(*crm.CLIENT_OUT_OPTIONS)
+    return list_resource(query, Client, crm.client_to_out, statuses=CLIENT_STATUSES)
+
+
+@bp.get("/clients/<client_id>")
+@documented(summary="Get a client", response=ClientOut, errors=("401", "404"))
+def get_client(client_id: str):
+    """One client of the firm; another firm's id is a 404 like a missing one."""
+    return data_response(crm.client_to_out(_found(crm.get_client(g.firm_id, client_id))))
+
+
+@bp.post("/clients")
+@documented(summary="Create a client", request=ClientCreate, response=ClientOut, status=201,
+            errors=CREATE_ERRORS)
+def create_client():
+    """Create a client; safe to retry with an Idempotency-Key."""
+    payload = parse_body(ClientCreate)
+    return run_create(lambda: _created(
+        crm.client_to_out(crm.create_client(g.firm_id, payload)), "api.get_client", "client_id"
+    ))
+
+
+@bp.get("/contacts")
+@documented(summary="List contacts", response=ContactOut, many=True,
+            params=list_params(extra=(CLIENT_ID_PARAM,)), errors=("400", "401"))
+def list_contacts():
+    """The firm's contacts, optionally of one client."""
+    query = select(Contact)
+    client_id = request.args.get("client_id")
+    if client_id is not None:
+        if not client_id or len(client_id) > 64:
+            raise ParamError("client_id", "client_id must be a client id.")
+        query = query.where(Contact.client_id == client_id)
+    return list_resource(query, Contact, crm.contact_to_out)
+
+
+@bp.get("/contacts/<contact_id>")
+@documented(summary="Get a contact", response=ContactOut, errors=("401", "404"))
+def get_contact(contact_id: str):
+    """One contact of the firm."""
+    return data_response(crm.contact_to_out(_found(crm.get_contact(g.firm_id, contact_id))))
+
+
+@bp.post("/contacts")
+@documented(summary="Create a contact", request=ContactCreate, response=ContactOut, status=201,
+            errors=CREATE_ERRORS)
+def create_contact():
+    """Create a contact of one of the firm's clients."""
+    payload = parse_body(ContactCreate)
+    return run_create(lambda: _created(
+        crm.contact_to_out(crm.create_contact(g.firm_id, payload)), "api.get_contact",
+        "contact_id",
+    ))
+
+
+def _found(obj):
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def _created(data: dict, endpoint: str, id_arg: str):
+    location = url_for(endpoint, **{id_arg: data["id"]})
+    return data_response(data, 201, {"Location": location})

@@ -1,5 +1,7 @@
 """Extensions, created once and bound to the app in create_app()."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -25,3 +27,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Limits for portal views are declared on the views; the API's per-key limits use the same
+# storage (RATELIMIT_STORAGE_URI: memory:// by default, redis:// for several processes).
+limiter = Limiter(key_func=get_remote_address, strategy="fixed-window")

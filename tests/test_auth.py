@@ -85,3 +85,36 @@ def test_session_cookie_flags(app_config):
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.fixture
+def limited_client(app_config):
+    """An app with small login allowances, to reach them quickly."""
+    from portal import create_app
+    from portal.extensions import db
+    from tests.conftest import IsolatedClient
+
+    app = create_app({**app_config, "LOGIN_LIMIT_PER_ACCOUNT": "3 per minute",
+                      "LOGIN_LIMIT_PER_IP": "5 per minute"})
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        db.create_all()
+        yield app.test_client()
+
+
+def test_failed_logins_are_limited_per_account(limited_client):
+    for _ in range(3):
+        response = limited_client.post("/login", data={"email": "a@x.example", "password": "no"})
+        assert response.status_code == 422
+    response = limited_client.post("/login", data={"email": "a@x.example", "password": "no"})
+    assert response.status_code == 429 and "Too many requests" in response.text
+    other = limited_client.post("/login", data={"email": "b@x.example", "password": "no"})
+    assert other.status_code == 422
+
+
+def test_failed_logins_are_limited_per_ip(limited_client):
+    statuses = [
+        limited_client.post("/login", data={"email": f"u{i}@x.example", "password": "no"})
+        .status_code for i in range(6)
+    ]
+    assert statuses == [422] * 5 + [429]

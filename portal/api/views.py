@@ -2,7 +2,7 @@
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from portal.api import spec, tokens
+from portal.api import ratelimit, spec, tokens
 from portal.api.auth import authenticate_request, remember_caller, touch_last_used
 from portal.api.body import BodyError, parse_body
 from portal.api.envelopes import Ping, TokenRequest, TokenResponse
@@ -10,6 +10,7 @@ from portal.api.pagination import ParamError
 from portal.api.responses import app_inactive, data_response, unauthenticated, validation_error
 from portal.api.spec import documented
 from portal.crm.errors import CrmValidationError
+from portal.errors import json_error
 from portal.public_api.service import AuthFailure, verify_credentials
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -23,13 +24,33 @@ def require_credentials():
     """Authenticate every API request before its view runs."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    verification = authenticate_request()
+    return _admit(authenticate_request)
+
+
+def _admit(authenticate):
+    """Authenticate and rate-limit; a response means the request stops here."""
+    exhausted = ratelimit.auth_failures_exhausted()
+    if exhausted is not None:
+        # Too many failures from this IP: refuse before checking, so guessing stops paying.
+        return _rate_limited(exhausted, "Too many failed authentication attempts.")
+    verification = authenticate()
     remember_caller(verification)
-    if verification.failure is AuthFailure.APP_INACTIVE:
-        return app_inactive()
-    if not verification.ok:
+    if verification.failure is not None:
+        g.rate_state = ratelimit.count_auth_failure()
+        if verification.failure is AuthFailure.APP_INACTIVE:
+            return app_inactive()
         return unauthenticated()
+    g.rate_state = ratelimit.hit_key_limit(verification.key)
+    if not g.rate_state.allowed:
+        return _rate_limited(g.rate_state, "Rate limit exceeded for this API key.")
     return None
+
+
+def _rate_limited(state, message: str):
+    g.rate_state = state
+    headers = {"Retry-After": str(state.retry_after)}
+    return json_error(429, "RATE_LIMITED", f"{message} Retry after {state.retry_after} s.",
+                      headers=headers)
 
 
 @bp.errorhandler(BodyError)
@@ -53,6 +74,8 @@ def after_api_request(response):
     if response.status_code < 500:
         touch_last_used()
     response.headers.setdefault("Cache-Control", "no-store")
+    if g.get("rate_state") is not None:
+        response.headers.update(g.rate_state.headers())
     return response
 
 
@@ -74,15 +97,12 @@ def ping():
 def issue_token():
     """Exchange an API key + secret for a Bearer token (1 hour)."""
     body = parse_body(TokenRequest)
-    verification = verify_credentials(body.api_key, body.api_secret)
-    remember_caller(verification)
-    if verification.failure is AuthFailure.APP_INACTIVE:
-        return app_inactive()
-    if not verification.ok:
-        return unauthenticated()
+    refusal = _admit(lambda: verify_credentials(body.api_key, body.api_secret))
+    if refusal is not None:
+        return refusal
     # The token answer is OAuth-shaped (no "data" envelope) so standard clients understand it.
     return jsonify(
-        access_token=tokens.issue_token(verification.key),
+        access_token=tokens.issue_token(g.api_key),
         token_type="Bearer",  # noqa: S106  (the OAuth token type, not a password)
         expires_in=current_app.config["API_TOKEN_TTL_SECONDS"],
     )

@@ -2,27 +2,42 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.auth.access import mark_fresh_login
 from portal.auth.forms import LoginForm
-from portal.extensions import db
+from portal.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
 
 
 @bp.get("/")
 def index():
-    """Home: the portal's start page is Settings and Apps."""
+    """Home: Settings and Apps for firm users, the support console for support staff."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
+    if current_user.is_support:
+        return redirect(url_for("support.index"))
     return redirect(url_for("settings.index"))
 
 
+def _login_email() -> str:
+    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _failed_login(response) -> bool:
+    # Only failed attempts use up the allowance; a person who logs in is never locked out.
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"],
+               deduct_when=_failed_login)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+               key_func=_login_email, deduct_when=_failed_login)
 def login():
     """Show the login form and log the user in."""
     form = LoginForm()

@@ -1,0 +1,74 @@
+"""Per-key API rate limits and a stricter per-IP limit on failed authentication.
+
+Built on Flask-Limiter's storage and strategy (the `limits` library), so the counters are
+shared between processes when RATELIMIT_STORAGE_URI points at Redis.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+
+from flask import current_app, request
+from limits import RateLimitItemPerMinute
+
+from portal.extensions import limiter
+from portal.public_api.models import ApiKey
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass(frozen=True)
+class RateState:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_at: int  # epoch seconds when the window resets
+
+    def headers(self) -> dict:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset_at),
+        }
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.reset_at - time.time()))
+
+
+def hit_key_limit(key: ApiKey) -> RateState:
+    """Count this request against the key's read or write allowance."""
+    is_write = request.method in WRITE_METHODS
+    item = RateLimitItemPerMinute(_key_allowance(key, is_write))
+    bucket = ("api-key", key.id, "write" if is_write else "read")
+    allowed = limiter.limiter.hit(item, *bucket)
+    return _state(item, bucket, allowed)
+
+
+def auth_failures_exhausted() -> RateState | None:
+    """The 429 state when this client IP already failed authentication too often."""
+    item = _auth_failure_item()
+    bucket = ("api-auth-failure", request.remote_addr or "unknown")
+    if limiter.limiter.test(item, *bucket):
+        return None
+    return _state(item, bucket, allowed=False)
+
+
+def count_auth_failure() -> RateState:
+    """Count a failed authentication against the client IP's allowance."""
+    item = _auth_failure_item()
+    bucket = ("api-auth-failure", request.remote_addr or "unknown")
+    return _state(item, bucket, limiter.limiter.hit(item, *bucket))
+
+
+def _auth_failure_item():
+    return RateLimitItemPerMinute(current_app.config["API_AUTH_FAILURES_PER_IP"])
+
+
+def _key_allowance(key: ApiKey, is_write: bool) -> int:
+    return current_app.config["API_RATE_LIMIT_WRITES" if is_write else "API_RATE_LIMIT_READS"]
+
+
+def _state(item, bucket: tuple, allowed: bool) -> RateState:
+    stats = limiter.limiter.get_window_stats(item, *bucket)
+    return RateState(allowed, item.amount, stats.remaining, int(stats.reset_time))

@@ -1,0 +1,60 @@
+"""Per-key rate limits, X-RateLimit headers, and the per-IP limit on failed authentication."""
+
+import pytest
+
+from tests.api_helpers import basic, make_pair
+
+PING = "/api/v1/ping"
+
+
+@pytest.fixture
+def app_config(app_config):
+    return {**app_config, "API_RATE_LIMIT_READS": 3, "API_RATE_LIMIT_WRITES": 2,
+            "API_AUTH_FAILURES_PER_IP": 4}
+
+
+@pytest.fixture
+def headers(world):
+    pair = make_pair(world.firm, world.admin)
+    return basic(pair.key.api_key, pair.secret)
+
+
+def test_every_response_carries_rate_limit_headers(client, headers):
+    response = client.get(PING, headers=headers)
+    assert response.headers["X-RateLimit-Limit"] == "3"
+    assert response.headers["X-RateLimit-Remaining"] == "2"
+    assert int(response.headers["X-RateLimit-Reset"]) > 0
+
+
+def test_reads_over_the_limit_get_429_with_retry_after(client, headers):
+    statuses = [client.get(PING, headers=headers).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    response = client.get(PING, headers=headers)
+    assert response.json["error"]["code"] == "RATE_LIMITED"
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_writes_have_their_own_smaller_allowance(client, headers):
+    body = {"name": "Acme", "client_initials": "AC", "address_country_code": "EE"}
+    statuses = [client.post("/api/v1/clients", json=body, headers=headers).status_code
+                for _ in range(3)]
+    assert statuses == [201, 201, 429]
+    assert client.get(PING, headers=headers).status_code == 200
+
+
+def test_keys_are_limited_separately(client, world, headers):
+    other = make_pair(world.firm, world.admin, name="Second")
+    for _ in range(4):
+        client.get(PING, headers=headers)
+    assert client.get(PING, headers=basic(other.key.api_key, other.secret)).status_code == 200
+
+
+def test_failed_authentication_is_limited_per_ip_even_for_right_credentials(client, headers):
+    wrong = {"X-API-Key": "Z" * 32, "X-API-Secret": "z" * 48}
+    statuses = [client.get(PING, headers=wrong).status_code for _ in range(5)]
+    assert statuses == [401, 401, 401, 401, 429]
+    # guessing stops paying: even the right pair is refused until the window passes
+    assert client.get(PING, headers=headers).status_code == 429
+    other_ip = client.get(PING, headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert other_ip.status_code == 200

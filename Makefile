@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install lint clean
+.PHONY: run test test-pg serve install lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,18 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+# The same suite on a throwaway PostgreSQL server (Debian `postgresql`); the browser tests
+# already ran in `make test` and don't depend on the database backend.
+test-pg: install
+	scripts/with-postgres $(BIN)/pytest -m "not browser"
+
+# Production: migrations, then gunicorn with sync workers. PORTAL_ENV=production refuses to start
+# without SECRET_KEY, API_SECRET_HMAC_KEY and API_SECRET_FERNET_KEYS (see README, Production).
+serve: export PORTAL_ENV = production
+serve: install
+	$(FLASK) db upgrade
+	exec $(BIN)/gunicorn -w $${WEB_CONCURRENCY:-2} -b $${HOST:-127.0.0.1}:$${PORT:-8000} wsgi:app
 
 lint: install
 	$(BIN)/ruff check portal tests

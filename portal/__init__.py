@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import Flask
 
 from portal import cli, errors, models, security  # noqa: F401  (models: full metadata)
+from portal.config_checks import configure_deployment
 from portal.extensions import csrf, db, login_manager, migrate
 from portal.keyring import init_keyring
 from portal.sessions import PortalSessionInterface
@@ -23,6 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     _configure(app, test_config)
+    configure_deployment(app, test_config)  # PORTAL_ENV checks, TRUSTED_PROXIES
     _init_extensions(app)
     app.session_interface = PortalSessionInterface()
     _register_blueprints(app)
@@ -79,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.audit import bp as audit_bp
     from portal.auth import bp as auth_bp
     from portal.docs import bp as docs_bp
+    from portal.health import bp as health_bp
     from portal.public_api import bp as public_api_bp
     from portal.settings import bp as settings_bp
 
@@ -88,5 +91,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(docs_bp)
+    app.register_blueprint(health_bp)
     # The JSON API authenticates with API keys, never with the portal's session and CSRF token.
     csrf.exempt(api_bp)

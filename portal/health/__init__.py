@@ -1,0 +1,3 @@
+from portal.health.views import bp
+
+__all__ = ["bp"]

@@ -1,13 +1,13 @@
 """Opaque, non-sequential identifiers: a type prefix and 20 random base-32 characters."""
 
+import base64
 import secrets
 from datetime import UTC, datetime
 
-_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
-
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(20))
+    """100 random bits from the OS CSPRNG, in lower-case base 32 (one call: bulk-seed fast)."""
+    return f"{prefix}_" + base64.b32encode(secrets.token_bytes(15)).decode().lower()[:20]
 
 
 def utcnow() -> datetime:

@@ -18,9 +18,10 @@ def list_resource(
     statuses: tuple[str, ...] = (),
     sorts: tuple[str, ...] | None = None,
     status_filter: Callable | None = None,
+    extra_params: tuple[str, ...] = (),
 ):
     """Answer GET /<resource>: the firm's rows, filtered, one keyset page at a time."""
-    kwargs = {"statuses": statuses}
+    kwargs = {"statuses": statuses, "extra": extra_params}
     if sorts:
         kwargs["sorts"] = sorts
     params = parse_list_params(request.args, **kwargs)

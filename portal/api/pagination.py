@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ from sqlalchemy import Select, tuple_
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 25
 SORTS = ("created_at", "-created_at", "name", "updated_at")
+TIME_SORTS = {"created_at", "updated_at"}
 
 
 class ParamError(ValueError):
@@ -34,10 +36,14 @@ class ListParams:
 
 
 def parse_list_params(
-    args, statuses: tuple[str, ...] = (), sorts: tuple[str, ...] = SORTS
+    args, statuses: tuple[str, ...] = (), sorts: tuple[str, ...] = SORTS,
+    extra: tuple[str, ...] = (),
 ) -> ListParams:
-    """Read and check limit, cursor, sort, q, created_since, updated_since and status."""
-    _refuse_unknown(args)
+    """Read and check limit, cursor, sort, q, created_since, updated_since and status.
+
+    `extra` names the resource's own filters (read by its view), e.g. client_id on contacts.
+    """
+    _refuse_unknown(args, KNOWN_PARAMS | set(extra))
     sort = args.get("sort", "created_at")
     if sort not in sorts:
         raise ParamError("sort", f"sort must be one of: {', '.join(sorts)}.")
@@ -59,23 +65,28 @@ def parse_list_params(
     )
 
 
-KNOWN_PARAMS = {"limit", "cursor", "sort", "q", "created_since", "updated_since", "status",
-                "client_id"}
+KNOWN_PARAMS = frozenset({"limit", "cursor", "sort", "q", "created_since", "updated_since",
+                          "status"})
 
 
-def _refuse_unknown(args) -> None:
+def _refuse_unknown(args, known) -> None:
     """A misspelt filter silently ignored would return the wrong rows; name it instead."""
     for name in args:
-        if name not in KNOWN_PARAMS:
+        if name not in known:
             raise ParamError(name, f"Unknown parameter {name}.")
-        if len(args.getlist(name)) > 1:
+        values = args.getlist(name)
+        if len(values) > 1:
             raise ParamError(name, f"{name} is given more than once.")
+        # PostgreSQL refuses NUL in text; it is never part of a valid value anyway.
+        if "\x00" in values[0]:
+            raise ParamError(name, f"{name} must not contain a NUL character.")
 
 
 def _parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
+    if not re.fullmatch(r"[0-9]{1,6}", raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise ParamError("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}.")
     return int(raw)
 
@@ -85,9 +96,16 @@ def _parse_time(args, name: str) -> datetime | None:
     if raw is None:
         return None
     try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError as error:
+        return _naive_utc(
+            # RFC 3339 allows a lower-case t and z; an unencoded "+" arrives as a space.
+            datetime.fromisoformat(raw.upper().replace("Z", "+00:00").replace(" ", "+"))
+        )
+    except (ValueError, OverflowError) as error:
         raise ParamError(name, f"{name} must be an ISO 8601 date or date-time.") from error
+
+
+def _naive_utc(value: datetime) -> datetime:
+    """Stored datetimes are naive UTC; an offset that leaves the calendar raises OverflowError."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value
@@ -130,9 +148,16 @@ def decode_cursor(cursor: str, sort: str) -> tuple:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_sort, value, row_id = json.loads(raw)
         if isinstance(value, dict):
-            value = datetime.fromisoformat(value["t"])
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError) as error:
+            value = _naive_utc(datetime.fromisoformat(value["t"]))
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError,
+            OverflowError) as error:
         raise ParamError("cursor", "cursor is not valid; use next_cursor from a list.") from error
-    if cursor_sort != sort or not isinstance(row_id, str) or not isinstance(value, str | datetime):
+    # The value must be of the sort column's type: a string compared with a timestamp column
+    # is an error on PostgreSQL (and a silently wrong page on SQLite).
+    expected = datetime if sort.lstrip("-") in TIME_SORTS else str
+    if (
+        cursor_sort != sort or not isinstance(row_id, str) or not isinstance(value, expected)
+        or "\x00" in row_id or (isinstance(value, str) and "\x00" in value)
+    ):
         raise ParamError("cursor", "cursor belongs to another sort order or is not valid.")
     return value, row_id

@@ -58,7 +58,7 @@ def list_contacts():
         if not client_id or len(client_id) > 64:
             raise ParamError("client_id", "client_id must be a client id.")
         query = query.where(Contact.client_id == client_id)
-    return list_resource(query, Contact, crm.contact_to_out)
+    return list_resource(query, Contact, crm.contact_to_out, extra_params=("client_id",))
 
 
 @bp.get("/contacts/<contact_id>")

@@ -74,16 +74,11 @@ def pair_headers(pair) -> dict:
 # --- a module-wide app, for read-mostly modules that would otherwise rebuild it per test -----
 
 
-@contextmanager
-def module_app(tmp_dir, **extra_config):
-    """An app with a fresh database for a whole module, its context pushed, torn down after.
+def api_config(tmp_dir, **extra) -> dict:
+    """The test app's config (as conftest's app_config) without the rate limits."""
+    from tests.conftest import FERNET_KEY, database_url
 
-    A module that uses this must not also use the per-test `app` fixture: on PostgreSQL both
-    share TEST_DATABASE_URL, and the per-test fixture drops the schema.
-    """
-    from tests.conftest import FERNET_KEY, IsolatedClient, _drop_all, _reset_schema, database_url
-
-    config = {
+    return {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": database_url(tmp_dir),
@@ -92,8 +87,19 @@ def module_app(tmp_dir, **extra_config):
         "API_SECRET_HMAC_KEY": "test-hmac-key",
         "API_SECRET_FERNET_KEYS": FERNET_KEY,
         **NO_RATE_LIMITS,
-        **extra_config,
+        **extra,
     }
+
+
+@contextmanager
+def module_app(config: dict):
+    """An app with a fresh database for a whole module, its context pushed, torn down after.
+
+    A module that uses this must not also use the per-test `app` fixture: on PostgreSQL both
+    share TEST_DATABASE_URL, and the per-test fixture drops the schema.
+    """
+    from tests.conftest import IsolatedClient, _drop_all, _reset_schema
+
     app = create_app(config)
     app.test_client_class = IsolatedClient
     with app.app_context():

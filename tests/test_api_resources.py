@@ -17,6 +17,7 @@ from portal.crm.models import Client, ClientGroup, Contact
 from portal.extensions import db
 from tests.api_helpers import (
     API,
+    api_config,
     assert_validation_error,
     bulk_clients,
     iso_z,
@@ -51,7 +52,7 @@ class Seed:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    with module_app(tmp_path_factory.mktemp("resources")) as app:
+    with module_app(api_config(tmp_path_factory.mktemp("resources"))) as app:
         yield app
 
 

@@ -33,10 +33,17 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise BodyError(400, [_detail("body", "The body must be a JSON object.")])
     if _depth(data) > MAX_DEPTH:
         raise BodyError(400, [_detail("body", "The body is nested too deeply.")])
+    nul = [_detail(path, "Must not contain a NUL character.") for path in _nul_paths(data)]
+    if nul:
+        # PostgreSQL cannot store NUL in text, and no field has a use for it.
+        raise BodyError(422, nul)
     try:
         return model.model_validate_json(text, strict=True)
     except ValidationError as error:
-        raise BodyError(422, [_from_pydantic(item) for item in error.errors()]) from error
+        details = [_from_pydantic(item) for item in error.errors()]
+        # e.g. a lone surrogate escape ("\ud800"): Python's parser takes it, pydantic's not.
+        status = 400 if any(item["type"] == "json_invalid" for item in error.errors()) else 422
+        raise BodyError(status, details) from error
 
 
 class DuplicateKey(ValueError):
@@ -64,6 +71,22 @@ def _depth(value, level: int = 0) -> int:
     if isinstance(value, list):
         return max((_depth(v, level + 1) for v in value), default=level + 1)
     return level
+
+
+def _nul_paths(value, path: str = ""):
+    """The dotted paths (as in details) of every key or string value holding a NUL."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else key
+            if "\x00" in key:
+                yield here
+            else:
+                yield from _nul_paths(item, here)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_paths(item, f"{path}.{index}" if path else str(index))
+    elif isinstance(value, str) and "\x00" in value:
+        yield path or "body"
 
 
 def _detail(field: str, message: str) -> dict:

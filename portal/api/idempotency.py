@@ -28,10 +28,11 @@ def run_create(create: Callable[[], Response]) -> Response:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return _commit_or_rollback(create, None)
-    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+    if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        # Control characters (NUL above all: PostgreSQL refuses it in text) are no key either.
         return json_error(
-            400, "VALIDATION_ERROR", "Idempotency-Key must be 1 to 255 characters.",
-            details=[{"field": "Idempotency-Key", "message": "1 to 255 characters."}],
+            400, "VALIDATION_ERROR", "Idempotency-Key must be 1 to 255 printable characters.",
+            details=[{"field": "Idempotency-Key", "message": "1 to 255 printable characters."}],
         )
     fingerprint = hashlib.sha256(
         request.method.encode() + request.path.encode() + b"\0" + request.get_data()

@@ -1,6 +1,7 @@
 """The JSON API v1: authentication for every route, ping, and the token exchange."""
 
 from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.api import ratelimit, spec, tokens
 from portal.api.auth import authenticate_request, remember_caller, touch_last_used
@@ -56,6 +57,13 @@ def _rate_limited(state, message: str):
 @bp.errorhandler(BodyError)
 def bad_body(error: BodyError):
     return validation_error(error.details, status=error.status, message=error.message)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def body_too_large(error: RequestEntityTooLarge):
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    detail = [{"field": "body", "message": f"The body is larger than {limit} bytes."}]
+    return validation_error(detail, status=413, message="The request body is too large.")
 
 
 @bp.errorhandler(CrmValidationError)

@@ -3,6 +3,11 @@
 (function () {
   "use strict";
 
+  // Copy buttons show only where they can work (JavaScript on, a secure origin).
+  if (navigator.clipboard && window.isSecureContext) {
+    document.documentElement.classList.add("can-copy");
+  }
+
   function copyText(button) {
     var target = document.querySelector(button.getAttribute("data-copy-target"));
     if (!target) return;
@@ -44,7 +49,11 @@
     if (dialog && dialog.open && !dialog.matches(":modal")) {
       dialog.close();
       dialog.showModal();
-      dialog.addEventListener("close", function () { dialog.remove(); });
+      // close() queues a "close" event that arrives after showModal(): only a dialog that is
+      // really closed (Cancel, Escape) is removed, or the modal would vanish as it opens.
+      dialog.addEventListener("close", function () {
+        if (!dialog.open) dialog.remove();
+      });
     }
   });
 

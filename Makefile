@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-pg serve install lint clean
+.PHONY: run test test-pg serve bench bench-pg install lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ serve: export PORTAL_ENV = production
 serve: install
 	$(FLASK) db upgrade
 	exec $(BIN)/gunicorn -w $${WEB_CONCURRENCY:-2} -b $${HOST:-127.0.0.1}:$${PORT:-8000} wsgi:app
+
+# Benchmarks (not tests): gunicorn + wrk on loopback, ratios measured in the same run.
+# BENCH_CLIENTS=1000000 by default; see bench/README.md. Needs Debian's wrk.
+bench: install
+	$(BIN)/python bench/run.py --clients $${BENCH_CLIENTS:-1000000} --seconds $${BENCH_SECONDS:-10}
+
+bench-pg: install
+	scripts/with-postgres $(BIN)/python bench/run.py --clients $${BENCH_CLIENTS:-1000000} --seconds $${BENCH_SECONDS:-10}
 
 lint: install
 	$(BIN)/ruff check portal tests

@@ -80,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.api import bp as api_bp
     from portal.audit import bp as audit_bp
     from portal.auth import bp as auth_bp
+    from portal.crm import bp as crm_bp
     from portal.docs import bp as docs_bp
     from portal.health import bp as health_bp
     from portal.public_api import bp as public_api_bp
@@ -89,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(settings_bp)
     app.register_blueprint(public_api_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(crm_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(docs_bp)
     app.register_blueprint(health_bp)

@@ -13,6 +13,10 @@ ACTION_LABELS = {
     "key.revealed": "Revealed API secret",
     "key.deleted": "Deleted API key",
     "support.viewed": "Support viewed your API diagnostics",
+    "client_group.created": "Added client group",
+    "client_group.deleted": "Deleted client group",
+    "client_field.created": "Added client field",
+    "client_field.deleted": "Deleted client field",
 }
 
 

@@ -1,0 +1,98 @@
+"""The CRM's domain rules, shared by the portal and the JSON API: views own the commit."""
+
+from sqlalchemy import select
+
+from portal.crm.custom_fields import clean_field_values
+from portal.crm.errors import CrmValidationError, detail, flush_or_refuse
+from portal.crm.firm_data import (
+    create_client_field,
+    create_client_group,
+    delete_client_field,
+    delete_client_group,
+)
+from portal.crm.models import Client, ClientGroup, Contact
+from portal.crm.queries import (
+    CLIENT_OUT_OPTIONS,
+    client_page,
+    get_client,
+    get_client_field,
+    get_client_group,
+    get_contact,
+    group_client_counts,
+    list_client_fields,
+    list_client_groups,
+)
+from portal.crm.schemas import ClientCreate, ContactCreate
+from portal.crm.serializers import (
+    client_field_to_out,
+    client_group_to_out,
+    client_to_out,
+    contact_to_out,
+    member_to_out,
+)
+from portal.extensions import db
+from portal.ids import utcnow
+
+__all__ = [
+    "CLIENT_OUT_OPTIONS", "CrmValidationError", "client_field_to_out", "client_group_to_out",
+    "client_page", "client_to_out", "contact_to_out", "create_client", "create_client_field",
+    "create_client_group", "create_contact", "delete_client_field", "delete_client_group",
+    "get_client", "get_client_field", "get_client_group", "get_contact", "group_client_counts",
+    "list_client_fields", "list_client_groups", "member_to_out",
+]
+
+PRIMARY_TAKEN = "This client already has a primary contact."
+
+
+def create_client(firm_id: str, payload: ClientCreate) -> Client:
+    """Add a client of the firm; raises CrmValidationError (nothing added) if the DB says no."""
+    fields, details = clean_field_values(list_client_fields(firm_id), payload.fields)
+    groups, group_details = _firm_groups(firm_id, payload.group_ids)
+    details += group_details
+    if details:
+        raise CrmValidationError(details)
+    now = utcnow()
+    client = Client(
+        firm_id=firm_id, fields=fields, groups=groups, created_at=now, updated_at=now,
+        **payload.model_dump(exclude={"fields", "group_ids"}),
+    )
+    db.session.add(client)
+    db.session.flush()  # ids and timestamps are set for the caller's response
+    return client
+
+
+def _firm_groups(firm_id: str, group_ids: list[str]) -> tuple[list[ClientGroup], list[dict]]:
+    """The firm's groups for these ids; another firm's group is as unknown as a made-up id."""
+    wanted = list(dict.fromkeys(group_ids))
+    if not wanted:
+        return [], []
+    query = select(ClientGroup).where(ClientGroup.firm_id == firm_id, ClientGroup.id.in_(wanted))
+    found = {group.id: group for group in db.session.execute(query).scalars()}
+    details = [
+        detail(f"group_ids.{index}", "There is no client group with this id.")
+        for index, group_id in enumerate(group_ids)
+        if group_id not in found
+    ]
+    return [found[group_id] for group_id in wanted if group_id in found], details
+
+
+def create_contact(firm_id: str, payload: ContactCreate) -> Contact:
+    """Add a contact to one of the firm's clients; at most one primary contact per client."""
+    client = get_client(firm_id, payload.client_id)
+    if client is None:
+        raise CrmValidationError.single("client_id", "There is no client with this id.")
+    if payload.is_primary and _has_primary(client.id):
+        raise CrmValidationError.single("is_primary", PRIMARY_TAKEN)
+    now = utcnow()
+    contact = Contact(firm_id=firm_id, created_at=now, updated_at=now, **payload.model_dump())
+    # The client's contact list changed, so integrations syncing by updated_since see it.
+    client.updated_at = now
+    db.session.add(contact)
+    # The unique index settles a race between two concurrent primary contacts.
+    flush_or_refuse("is_primary", PRIMARY_TAKEN)
+    return contact
+
+
+def _has_primary(client_id: str) -> bool:
+    query = select(Contact.id).where(Contact.client_id == client_id, Contact.is_primary)
+    return db.session.execute(query).first() is not None

@@ -69,7 +69,9 @@ def _http_error(error: HTTPException):
     status = error.code or 500
     message = MESSAGES.get(status, error.description or "")
     if is_api_request():
-        headers = {"Allow": error.response.headers.get("Allow")} if error.response else {}
+        # A 405 must say which methods are allowed (RFC 9110); routing raises it without a
+        # response, so the Allow header comes from the exception's own headers.
+        headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
         return json_error(status, API_CODES.get(status, "ERROR"), message, headers=headers)
     return _html_error(status, message)
 

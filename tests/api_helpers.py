@@ -81,7 +81,8 @@ def api_config(tmp_dir, **extra) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": database_url(tmp_dir),
+        # no directory: an in-memory database, for an app that never touches it
+        "SQLALCHEMY_DATABASE_URI": database_url(tmp_dir) if tmp_dir else "sqlite://",
         "WTF_CSRF_ENABLED": False,
         "SESSION_COOKIE_SECURE": False,
         "API_SECRET_HMAC_KEY": "test-hmac-key",
@@ -236,4 +237,7 @@ def live_server(config: dict):
         thread.join(timeout=10)
         server.server_close()
         with server_app.app_context():
+            usage = server_app.extensions.get("api_usage")
+            if usage is not None:
+                usage.stop()  # its last write, while the database is still there
             db.engine.dispose()

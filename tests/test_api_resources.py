@@ -52,7 +52,10 @@ class Seed:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    with module_app(api_config(tmp_path_factory.mktemp("resources"))) as app:
+    # Diagnostics off: it writes a row per failed request, and hundreds of these fail on
+    # purpose (tests/test_diagnostics*.py cover it).
+    config = api_config(tmp_path_factory.mktemp("resources"), DIAGNOSTICS_ENABLED=False)
+    with module_app(config) as app:
         yield app
 
 

@@ -34,8 +34,9 @@ class Ping(BaseModel):
 class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    api_key: str = Field(min_length=1, max_length=64)
-    api_secret: str = Field(min_length=1, max_length=128)
+    # No NUL character (any string in a body with one is refused: 422).
+    api_key: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$")
+    api_secret: str = Field(min_length=1, max_length=128, pattern=r"^[^\x00]*$")
 
 
 class TokenResponse(BaseModel):

@@ -8,7 +8,7 @@ from portal.api.idempotency import run_create
 from portal.api.listing import list_resource
 from portal.api.pagination import ParamError
 from portal.api.responses import data_response
-from portal.api.spec import documented, list_params
+from portal.api.spec import NO_NUL_TEXT, documented, list_params
 from portal.api.views import bp
 from portal.crm import service as crm
 from portal.crm.models import Client, Contact
@@ -16,7 +16,9 @@ from portal.crm.schemas import ClientCreate, ClientOut, ContactCreate, ContactOu
 
 CLIENT_STATUSES = ("active", "inactive")
 CREATE_ERRORS = ("400", "401", "409", "413", "415", "422")
-CLIENT_ID_PARAM = {"name": "client_id", "in": "query", "schema": {"type": "string"},
+CLIENT_ID_PARAM = {"name": "client_id", "in": "query",
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 64,
+                              "pattern": NO_NUL_TEXT},
                    "description": "Only the contacts of this client."}
 
 

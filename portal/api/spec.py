@@ -106,7 +106,8 @@ def _operation(rule, op: Operation) -> dict:
         }
         if op.status == 201:
             result["parameters"].append(IDEMPOTENCY_PARAM)
-    for status in op.errors:
+    # Every operation is rate limited (per key, and per IP for failed authentication).
+    for status in (*op.errors, *(() if "429" in op.errors else ("429",))):
         result["responses"][status] = {
             "description": ERRORS[status],
             "content": {"application/json": {"schema": _ref(ErrorResponse)}},
@@ -166,23 +167,32 @@ IDEMPOTENCY_PARAM = {
 }
 
 
+# Query texts: never a NUL character (a database cannot store one), and not only spaces.
+NON_BLANK_TEXT = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+NO_NUL_TEXT = "^[^\\x00]*$"
+SINCE = {"type": "string", "anyOf": [{"format": "date-time"}, {"format": "date"}]}
+
+
 def list_params(statuses: tuple[str, ...] = (), extra: tuple[dict, ...] = ()) -> list[dict]:
     """The query parameters every list takes."""
     params = [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                      "maximum": 100, "default": 25}},
-        {"name": "cursor", "in": "query", "schema": {"type": "string"},
-         "description": "next_cursor from the previous page."},
+        {"name": "cursor", "in": "query",
+         "schema": {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9_-]+$"},
+         "description": "next_cursor from the previous page, with the same sort; opaque."},
         {"name": "sort", "in": "query",
          "schema": {"type": "string", "enum": ["created_at", "-created_at", "name",
                                                "updated_at"], "default": "created_at"}},
-        {"name": "q", "in": "query", "schema": {"type": "string", "minLength": 1,
-                                                 "maxLength": 200},
-         "description": "Name search."},
-        {"name": "created_since", "in": "query", "schema": {"type": "string",
-                                                             "format": "date-time"}},
-        {"name": "updated_since", "in": "query", "schema": {"type": "string",
-                                                             "format": "date-time"}},
+        {"name": "q", "in": "query",
+         "schema": {"type": "string", "minLength": 1, "maxLength": 200,
+                    "pattern": NON_BLANK_TEXT},
+         "description": "Name search (case-insensitive, part of the name); not only spaces."},
+        {"name": "created_since", "in": "query", "schema": SINCE,
+         "description": "Only rows created at or after this time (a date means its midnight "
+                        "UTC; a time without an offset is UTC)."},
+        {"name": "updated_since", "in": "query", "schema": SINCE,
+         "description": "Only rows updated at or after this time."},
     ]
     if statuses:
         params.append({"name": "status", "in": "query",

@@ -100,7 +100,8 @@ def ping():
 @bp.post("/auth/token")
 @documented(
     summary="Exchange an API key and secret for a Bearer token", request=TokenRequest,
-    response=TokenResponse, raw_response=True, public=True, errors=("400", "401"),
+    response=TokenResponse, raw_response=True, public=True,
+    errors=("400", "401", "413", "415", "422"),
 )
 def issue_token():
     """Exchange an API key + secret for a Bearer token (1 hour)."""

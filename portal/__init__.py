@@ -81,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.audit import bp as audit_bp
     from portal.auth import bp as auth_bp
     from portal.crm import bp as crm_bp
+    from portal.diagnostics import register as register_diagnostics
     from portal.docs import bp as docs_bp
     from portal.health import bp as health_bp
     from portal.public_api import bp as public_api_bp
@@ -93,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(crm_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(docs_bp)
+    register_diagnostics(app)  # its pages, the /api/ request recorder, `flask prune-logs`
     app.register_blueprint(health_bp)
     # The JSON API authenticates with API keys, never with the portal's session and CSRF token.
     csrf.exempt(api_bp)

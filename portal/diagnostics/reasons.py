@@ -1,0 +1,87 @@
+"""Reason codes of failed API requests, and what each one means in plain words."""
+
+import enum
+
+from portal.errors import API_CODES
+from portal.public_api.service import AuthFailure
+
+
+class Reason(enum.StrEnum):
+    MISSING_CREDENTIALS = "MISSING_CREDENTIALS"
+    MALFORMED_CREDENTIALS = "MALFORMED_CREDENTIALS"
+    UNKNOWN_KEY = "UNKNOWN_KEY"
+    WRONG_SECRET = "WRONG_SECRET"  # noqa: S105  (a reason code, not a password)
+    KEY_DELETED = "KEY_DELETED"
+    APP_INACTIVE = "APP_INACTIVE"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"  # noqa: S105  (a reason code, not a password)
+    TOKEN_INVALID = "TOKEN_INVALID"  # noqa: S105  (a reason code, not a password)
+    RATE_LIMITED = "RATE_LIMITED"
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    NOT_FOUND = "NOT_FOUND"
+    SERVER_ERROR = "SERVER_ERROR"
+
+
+AUTH_REASONS = frozenset(Reason(failure.value) for failure in AuthFailure)
+# The reasons an admin can act on at once, so the Public API page warns about them.
+ALERT_REASONS = AUTH_REASONS | {Reason.RATE_LIMITED, Reason.SERVER_ERROR}
+VALIDATION_STATUSES = frozenset({400, 413, 415, 422})
+
+_TEXTS = {
+    Reason.MISSING_CREDENTIALS: "The request carried no API key and API secret. Send both, "
+    "with HTTP Basic or the X-API-Key and X-API-Secret headers.",
+    Reason.MALFORMED_CREDENTIALS: "The credentials could not be read: an API key has 32 and a "
+    "secret 48 letters and digits. Copy both again from Settings and Apps.",
+    Reason.UNKNOWN_KEY: "No such API key exists. Copy the API key again from Settings and "
+    "Apps, in full.",
+    Reason.APP_INACTIVE: "The Public API is deactivated: activate it in Settings and Apps.",
+    Reason.TOKEN_EXPIRED: "The Bearer token has expired (tokens last one hour). Ask "
+    "POST /api/v1/auth/token for a new one.",
+    Reason.TOKEN_INVALID: "The Bearer token is not valid: it was altered, or the key's secret "
+    "changed since it was issued. Ask POST /api/v1/auth/token for a new one.",
+    Reason.RATE_LIMITED: "Too many requests in a short time. Slow down and retry after the "
+    "number of seconds in the Retry-After header.",
+    Reason.VALIDATION_ERROR: "The request's body or parameters were not valid; the response "
+    "lists what to fix.",
+    Reason.NOT_FOUND: "Nothing exists at this address, or it belongs to another firm. Check "
+    "the path and the id against the API documentation.",
+    Reason.SERVER_ERROR: "Something went wrong on our side. Retry later; if it keeps "
+    "happening, give support the request id.",
+}
+
+
+def reason_code(status: int, failure: AuthFailure | None) -> str | None:
+    """The reason a response failed, or None when it did not (2xx, 3xx)."""
+    if status < 400:
+        return None
+    if status >= 500:
+        return Reason.SERVER_ERROR
+    if status == 401 and failure is not None:
+        return Reason(failure.value)
+    if status == 429:
+        return Reason.RATE_LIMITED
+    if status in VALIDATION_STATUSES:
+        return Reason.VALIDATION_ERROR
+    if status == 404:
+        return Reason.NOT_FOUND
+    return API_CODES.get(status, "CLIENT_ERROR")
+
+
+def explain(reason: str, key=None) -> str:
+    """What went wrong and what to do, naming the key when it is known."""
+    name = f"'{key.name}'" if key is not None else None
+    if reason == Reason.WRONG_SECRET:
+        target = f"key {name}" if name else "the key"
+        return (f"The API secret did not match {target}. Copy the secret again from Settings "
+                "and Apps.")
+    if reason == Reason.KEY_DELETED:
+        when = key.deleted_at.strftime("%Y-%m-%d") if key is not None and key.deleted_at else ""
+        when = f" on {when}" if when else ""
+        return f"This key was deleted{when}: generate a new key and update the integration."
+    if reason == Reason.MISSING_CREDENTIALS and name:
+        return (f"The request sent key {name} without its API secret. Send both, with HTTP "
+                "Basic or the X-API-Key and X-API-Secret headers.")
+    return _TEXTS.get(reason, "The request was refused; the response body says why.")
+
+
+def is_alert(reason: str) -> bool:
+    return reason in ALERT_REASONS

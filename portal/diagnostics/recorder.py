@@ -1,0 +1,122 @@
+"""Recording API traffic: a timer before each /api/ request, the recorder after it.
+
+Registered on the app, not the API blueprint, so unknown /api/ routes (404, 405) and errors
+raised before a blueprint view are recorded too.
+"""
+
+import base64
+import binascii
+import re
+import time
+
+from flask import Flask, current_app, g, request
+from sqlalchemy import select
+
+from portal.api import tokens
+from portal.diagnostics.buffer import TrafficBuffer
+from portal.diagnostics.reasons import reason_code
+from portal.errors import API_PREFIX
+from portal.extensions import db
+from portal.ids import utcnow
+from portal.public_api.models import ApiKey
+
+DEFAULT_FLUSH_SECONDS = 2.0
+# A path segment that long could be a secret pasted into a URL; it is never stored.
+_SECRET_LIKE = re.compile(r"[A-Za-z0-9]{40,}")
+
+
+def register(app: Flask) -> None:
+    """Time and record every /api/ request (DIAGNOSTICS_ENABLED=False turns it off)."""
+    if not app.config.get("DIAGNOSTICS_ENABLED", True):
+        return
+    interval = app.config.get("DIAGNOSTICS_FLUSH_SECONDS", 0 if app.testing else None)
+    interval = DEFAULT_FLUSH_SECONDS if interval is None else float(interval)
+    app.extensions["api_traffic"] = TrafficBuffer(app, interval)
+    app.before_request(_start_timer)
+    app.after_request(_after_request)
+
+
+def _start_timer() -> None:
+    if request.path.startswith(API_PREFIX):
+        g.api_started = time.perf_counter()
+
+
+def _after_request(response):
+    started = g.get("api_started")
+    if started is not None:
+        record_api_request(response, time.perf_counter() - started)
+    return response
+
+
+def record_api_request(response, duration: float) -> None:
+    """Count the request against its key, log it if it failed; never fails the request."""
+    try:
+        _record(response.status_code, duration)
+    except Exception:
+        current_app.logger.exception("Could not record API request %s", g.get("request_id"))
+
+
+def _record(status: int, duration: float) -> None:
+    key = g.get("api_key")
+    reason = reason_code(status, g.get("auth_failure"))
+    if key is None and reason is not None:
+        key = presented_key()
+    key_id, firm_id = (key.id, key.firm_id) if key is not None else (None, None)
+    row = _failure_row(status, reason, key_id, firm_id, duration) if reason else None
+    current_app.extensions["api_traffic"].add(key_id, firm_id, status, row)
+
+
+def _failure_row(status, reason, key_id, firm_id, duration: float) -> dict:
+    """What the log keeps of a failed request: never a header, a body or a query string."""
+    return {
+        "created_at": utcnow(),
+        "request_id": (g.get("request_id") or "")[:64],
+        "firm_id": firm_id,
+        "key_id": key_id,
+        "method": request.method[:10],
+        "path": _SECRET_LIKE.sub("[redacted]", request.path)[:200],
+        "status": status,
+        "reason": reason,
+        "client_ip": (request.remote_addr or "")[:64] or None,
+        "user_agent": (request.user_agent.string or "")[:200] or None,
+        "duration_ms": round(duration * 1000, 2),
+    }
+
+
+def presented_key() -> ApiKey | None:
+    """The saved key a failed request named, found by its public part (or a signed token)."""
+    header = request.headers.get("Authorization", "").strip()
+    scheme, _, value = header.partition(" ")
+    condition = None
+    if scheme.lower() == "bearer":
+        key_id = _token_key_id(value.strip())
+        condition = ApiKey.id == key_id if key_id else None
+    else:
+        api_key = _basic_user(value.strip()) if scheme.lower() == "basic" else None
+        api_key = api_key if header else request.headers.get("X-API-Key")
+        condition = ApiKey.api_key == api_key if _plausible_key(api_key) else None
+    if condition is None:
+        return None
+    query = select(ApiKey).where(condition, ApiKey.saved_at.is_not(None))
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def _basic_user(value: str) -> str | None:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return decoded.partition(":")[0]
+
+
+def _token_key_id(token: str) -> str | None:
+    """The key an expired token was issued for: its signature still proves it, age aside."""
+    try:
+        payload = tokens._serializer().loads(token)  # no max_age: signature only
+    except Exception:
+        return None
+    return payload.get("k") if isinstance(payload, dict) else None
+
+
+def _plausible_key(value: str | None) -> bool:
+    return bool(value) and len(value) <= 64 and value.isascii() and value.isalnum()

@@ -86,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.health import bp as health_bp
     from portal.public_api import bp as public_api_bp
     from portal.settings import bp as settings_bp
+    from portal.support import bp as support_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(settings_bp)
@@ -94,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(crm_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(docs_bp)
+    app.register_blueprint(support_bp)
     register_diagnostics(app)  # its pages, the /api/ request recorder, `flask prune-logs`
     app.register_blueprint(health_bp)
     # The JSON API authenticates with API keys, never with the portal's session and CSRF token.

@@ -1,0 +1,3 @@
+from portal.support.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,163 @@
+"""The support console: finds a 401 by its request id, shows no secret, changes nothing, and
+every look-up lands in the firm's audit log; support staff see no firm page and no API data."""
+
+import pytest
+
+from portal.api.views import PUBLIC_ENDPOINTS
+from portal.audit.service import record_event
+from portal.extensions import db
+from tests.api_helpers import basic, key_headers, make_pair
+from tests.conftest import make_user
+from tests.diagnostics_helpers import PING, row_with, text_of, wrong
+
+SUPPORT = "/support"
+SUPPORT_EMAIL = "support@uku.example"
+# Pages anyone may open, and the support console itself.
+NOT_FIRM_PAGES = ("static", "auth.", "support.", "api.", "health.")
+
+
+@pytest.fixture
+def support(world):
+    user = make_user(None, SUPPORT_EMAIL, support=True)
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def pair(world):
+    return make_pair(world.firm, world.admin, name="Software Name")
+
+
+def failed_request(client, pair) -> str:
+    response = client.get(PING, headers=key_headers(pair.key.api_key, wrong(pair.secret)))
+    assert response.status_code == 401
+    return response.json["error"]["request_id"]
+
+
+def look_up(client, by: str, query: str):
+    return client.get(SUPPORT, query_string={"by": by, "q": query})
+
+
+def test_support_lands_on_the_console_after_login(client, auth, support):
+    response = auth.login(SUPPORT_EMAIL)
+    assert response.headers["Location"] == "/"
+    assert client.get("/").headers["Location"] == SUPPORT
+    page = client.get(SUPPORT)
+    assert page.status_code == 200 and "Support console" in page.text
+
+
+def test_support_finds_a_401_by_its_request_id(client, auth, world, support, pair):
+    request_id = failed_request(client, pair)
+    auth.login(SUPPORT_EMAIL)
+    page = look_up(client, "request", request_id).text
+    row = row_with(page, request_id)
+    assert "WRONG_SECRET" in row and "Alpha Accounting" in row and "401" in row
+    assert "The API secret did not match key 'Software Name'." in row
+    text = text_of(page)
+    assert "Alpha Accounting" in text and "Public API Active" in text
+    assert "Status changed" in text and "admin@alpha.example" in text
+    assert pair.key.api_key in text and "Software Name" in text
+
+
+def test_support_finds_requests_no_firm_could_see(client, auth, support, pair):
+    response = client.get(PING, headers=key_headers("Z" * 32, "z" * 48))
+    auth.login(SUPPORT_EMAIL)
+    row = row_with(look_up(client, "request", response.headers["X-Request-Id"]).text,
+                   response.headers["X-Request-Id"])
+    assert "UNKNOWN_KEY" in row and "No such API key exists." in row
+
+
+def test_support_never_sees_a_secret_or_a_reveal_button(client, auth, support, pair):
+    request_id = failed_request(client, pair)
+    auth.login(SUPPORT_EMAIL)
+    for by, query in (("request", request_id), ("key", pair.key.api_key),
+                      ("firm", "Alpha Accounting")):
+        page = look_up(client, by, query).text
+        assert pair.secret not in page and pair.key.secret_digest not in page
+        assert "Reveal" not in page and "reveal" not in page
+        assert "<form" not in page.split('role="search"')[1]  # the look-up is the only form
+
+
+def test_support_looks_up_a_key_and_a_firm(client, auth, world, support, pair):
+    auth.login(SUPPORT_EMAIL)
+    by_key = text_of(look_up(client, "key", pair.key.api_key).text)
+    assert "Alpha Accounting" in by_key and "Software Name" in by_key
+    assert "Recent failures of key Software Name" in by_key
+    assert "No saved API key" in look_up(client, "key", "Q" * 32).text
+    assert "Alpha Accounting" in text_of(look_up(client, "firm", "alpha accounting").text)
+    partial = look_up(client, "firm", "acc").text
+    assert 'href="/support?by=firm&amp;q=Alpha+Accounting"' in partial
+    assert "Beta Books" not in partial
+    assert "No firm has a name like this." in look_up(client, "firm", "Gamma").text
+
+
+def test_each_look_up_is_in_the_firms_audit_log(client, auth, world, support, pair):
+    request_id = failed_request(client, pair)
+    auth.login(SUPPORT_EMAIL)
+    look_up(client, "request", request_id)
+    look_up(client, "key", pair.key.api_key)
+    look_up(client, "firm", "acc")  # only a list of names: nothing about the firm is shown
+    auth.logout()
+    auth.login("admin@alpha.example")
+    audit = text_of(client.get("/settings/audit-log").text)
+    assert audit.count("Support viewed your API diagnostics") == 2
+    assert f"{SUPPORT_EMAIL} Support viewed your API diagnostics Request id: {request_id}" in audit
+    assert f"API key: {pair.key.api_key}" in audit
+    auth.logout()
+    auth.login("admin@beta.example")
+    assert "Support viewed" not in client.get("/settings/audit-log").text
+
+
+def test_support_sees_only_the_public_apis_audit_entries(client, auth, world, support):
+    record_event(world.firm.id, world.admin, "client_group.created", "Very Private Client")
+    db.session.commit()
+    auth.login(SUPPORT_EMAIL)
+    page = look_up(client, "firm", "Alpha Accounting").text
+    assert "Very Private Client" not in page
+
+
+def _firm_pages(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(NOT_FIRM_PAGES):
+            continue
+        path = rule.build({name: "x" for name in rule.arguments})[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield method, path
+
+
+def test_support_gets_403_on_every_firm_page(app, client, auth, support):
+    auth.login(SUPPORT_EMAIL)
+    pages = list(_firm_pages(app))
+    assert ("GET", "/settings/apps/public-api/log") in pages and len(pages) > 10
+    for method, path in pages:
+        assert client.open(path, method=method).status_code == 403, (method, path)
+
+
+def test_support_gets_401_on_every_api_route(app, client, auth, support, pair):
+    auth.login(SUPPORT_EMAIL)  # a portal session is no API credential
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api.") or rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        path = rule.build({name: "x" for name in rule.arguments})[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method, json={})
+            assert response.status_code == 401, (method, path)
+    assert client.get(PING, headers=basic(pair.key.api_key, pair.secret)).status_code == 200
+
+
+@pytest.mark.parametrize("who", ["owner@alpha.example", "admin@alpha.example",
+                                 "member@alpha.example"])
+def test_firm_users_get_403_on_the_console(client, auth, world, who):
+    auth.login(who)
+    assert client.get(SUPPORT).status_code == 403
+    assert client.get(SUPPORT, query_string={"by": "firm", "q": "Beta Books"}).status_code == 403
+
+
+def test_anonymous_visitors_are_sent_to_login(client, world):
+    response = client.get(SUPPORT)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_console_is_read_only(client, auth, support):
+    auth.login(SUPPORT_EMAIL)
+    assert client.post(SUPPORT).status_code == 405

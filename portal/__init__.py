@@ -7,7 +7,7 @@ from flask import Flask
 
 from portal import cli, errors, models, security  # noqa: F401  (models: full metadata)
 from portal.config_checks import configure_deployment
-from portal.extensions import csrf, db, login_manager, migrate
+from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.keyring import init_keyring
 from portal.sessions import PortalSessionInterface
 
@@ -49,9 +49,19 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         API_SECRET_HMAC_KEY=None,
         API_SECRET_FERNET_KEYS=None,
         PAGE_SIZE=25,
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_HEADERS_ENABLED=False,
+        API_RATE_LIMIT_READS=600,  # per key per minute
+        API_RATE_LIMIT_WRITES=120,  # per key per minute
+        API_AUTH_FAILURES_PER_IP=30,  # per client IP per minute
+        LOGIN_LIMIT_PER_ACCOUNT="10 per minute",
+        LOGIN_LIMIT_PER_IP="30 per minute",
     )
     app.config.from_pyfile("config.py", silent=True)
-    for name in ("SECRET_KEY", "API_SECRET_HMAC_KEY", "API_SECRET_FERNET_KEYS"):
+    # Any setting from the environment, JSON-parsed: PORTAL_API_RATE_LIMIT_READS=1200.
+    app.config.from_prefixed_env("PORTAL")
+    for name in ("SECRET_KEY", "API_SECRET_HMAC_KEY", "API_SECRET_FERNET_KEYS",
+                 "RATELIMIT_STORAGE_URI"):
         if os.environ.get(name):
             app.config[name] = os.environ[name]
     if os.environ.get("DATABASE_URL"):
@@ -66,6 +76,12 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         app.config.setdefault(
             "SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 15}}
         )
+    else:
+        # A pooled connection the server dropped (restart, failover) is replaced before use
+        # instead of failing a request: the app recovers from an outage without a restart.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("pool_pre_ping", True)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _init_extensions(app: Flask) -> None:
@@ -73,6 +89,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     init_keyring(app)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from portal.accounts.models import Role, User
 from portal.accounts.service import AccountError, create_user
 from portal.extensions import db
+from portal.seeding import seed_clients_command
 
 DEMO_FIRM = "Demo Accounting"
 DEMO_LOGINS_FILE = "demo-logins.txt"
@@ -19,6 +20,7 @@ DEMO_LOGINS_FILE = "demo-logins.txt"
 def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(seed_clients_command)
 
 
 @click.command("create-user")

@@ -237,7 +237,9 @@ def live_server(config: dict):
         thread.join(timeout=10)
         server.server_close()
         with server_app.app_context():
-            usage = server_app.extensions.get("api_usage")
-            if usage is not None:
-                usage.stop()  # its last write, while the database is still there
+            # The diagnostics buffer's last write, while the database is still there.
+            for name in ("api_traffic", "api_usage"):
+                buffer = server_app.extensions.get(name)
+                if buffer is not None and hasattr(buffer, "stop"):
+                    buffer.stop()
             db.engine.dispose()

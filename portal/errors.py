@@ -2,9 +2,11 @@
 
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from portal.extensions import db
+from portal.extensions import db, login_manager
 from portal.htmx import is_htmx
 
 API_PREFIX = "/api/"
@@ -38,10 +40,15 @@ API_CODES = {
     503: "SERVICE_UNAVAILABLE",
 }
 
+# How long a client should wait before retrying while the database is unreachable or locked.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
 
 def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DBAPIError, _database_error)
+    app.register_error_handler(PoolTimeoutError, _database_error)
     app.register_error_handler(Exception, _unexpected_error)
 
 
@@ -78,9 +85,47 @@ def _http_error(error: HTTPException):
 
 def _unexpected_error(error: Exception):
     # The view's transaction is abandoned whole, so no half-written record survives.
-    db.session.rollback()
+    _rollback()
     current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
     return _http_error(InternalServerError())
+
+
+def database_unavailable(error: Exception) -> bool:
+    """The database could not be reached or answered in time (down, locked, pool exhausted):
+    worth a retry. Other database errors (constraints, bad SQL) are bugs and stay 500s."""
+    return isinstance(error, OperationalError | InterfaceError | PoolTimeoutError) or bool(
+        getattr(error, "connection_invalidated", False)
+    )
+
+
+def _database_error(error: SQLAlchemyError):
+    """503 with Retry-After while the database is unavailable; the next request tries again
+    (SQLAlchemy drops broken connections from its pool, and pool_pre_ping tests the rest)."""
+    if not database_unavailable(error):
+        return _unexpected_error(error)
+    _rollback()
+    cause = getattr(error, "orig", None) or error
+    # One line without the SQL or its parameters: the statement may carry personal data.
+    current_app.logger.warning(
+        "Database unavailable on %s %s: %s: %s", request.method, request.path,
+        type(cause).__name__, str(cause).splitlines()[0][:200] if str(cause) else "",
+    )
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    if is_api_request():
+        return json_error(503, "SERVICE_UNAVAILABLE", MESSAGES[503], headers=headers)
+    # The page is rendered as for a visitor: the user's own record cannot be read right now.
+    login_manager._update_request_context_with_user(None)
+    response = current_app.make_response(_html_error(503, MESSAGES[503]))
+    response.headers.update(headers)
+    return response
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        # A connection that died mid-request cannot roll back; SQLAlchemy discards it.
+        current_app.logger.warning("Rollback failed on %s %s", request.method, request.path)
 
 
 def _html_error(status: int, message: str):

@@ -3,7 +3,9 @@
 import re
 import secrets
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
+
+from portal.errors import API_PREFIX
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -16,6 +18,7 @@ _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 def register(app: Flask) -> None:
     app.before_request(_assign_request_id)
+    app.before_request(_refuse_unreadable_input)
     app.after_request(_add_headers)
     app.context_processor(lambda: {"url_rules": app.view_functions})
 
@@ -23,6 +26,25 @@ def register(app: Flask) -> None:
 def _assign_request_id() -> None:
     given = request.headers.get("X-Request-Id", "")
     g.request_id = given if _SANE_REQUEST_ID.match(given) else "req_" + secrets.token_hex(12)
+
+
+def _refuse_unreadable_input() -> None:
+    """400 for a query string that is not UTF-8 (werkzeug raises UnicodeDecodeError on raw
+    bytes, a 500 wherever request.args is read). And NUL: no text has a use for it, and
+    PostgreSQL refuses it even in a comparison, so an id in the URL holding one names nothing
+    (404) and a portal form or query value holding one is a 400."""
+    try:
+        args = request.args
+    except UnicodeDecodeError:
+        abort(400)
+    if any("\x00" in str(value) for value in (request.view_args or {}).values()):
+        abort(404)
+    if request.path.startswith(API_PREFIX):
+        return  # the API names the offending field itself (api/body.py, api/pagination.py)
+    for values in (args, request.form):
+        for name, value in values.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                abort(400)
 
 
 def _add_headers(response):

@@ -45,6 +45,9 @@ class User(UserMixin, db.Model):
     is_support: Mapped[bool] = mapped_column(default=False)
     is_active_member: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str] = mapped_column(String(256))
+    # Copied into the session at login and compared on every request: changing the password
+    # bumps it, which logs out every other session (cookies cannot be revoked one by one).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     firm: Mapped[Firm | None] = relationship(back_populates="users")

@@ -7,8 +7,9 @@ import base64
 import binascii
 from datetime import timedelta
 
-from flask import g, request
+from flask import current_app, g, request
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
 from portal.api import tokens
@@ -82,10 +83,17 @@ def touch_last_used() -> None:
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_EVERY:
         return
     # The WHERE clause keeps several processes from all writing in the same minute.
-    db.session.execute(
-        update(ApiKey)
-        .where(ApiKey.id == key.id)
-        .where(or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_EVERY))
-        .values(last_used_at=now)
-    )
-    db.session.commit()
+    try:
+        db.session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key.id)
+            .where(or_(ApiKey.last_used_at.is_(None),
+                       ApiKey.last_used_at < now - LAST_USED_EVERY))
+            .values(last_used_at=now)
+        )
+        db.session.commit()
+    except OperationalError as error:
+        # The answer is ready: a database locked for writes must not turn it into an error.
+        db.session.rollback()
+        current_app.logger.warning("Could not record last use of key %s: %s", key.id,
+                                   type(getattr(error, "orig", error)).__name__)

@@ -8,11 +8,15 @@ from portal.auth.access import admin_required
 
 bp = Blueprint("audit", __name__, url_prefix="/settings/audit-log")
 
+MAX_PAGE = 100_000
+
 
 @bp.get("")
 @admin_required
 def index():
     """Newest first, paginated."""
     page = request.args.get("page", 1, type=int)
-    events = firm_events(current_user.firm_id, page=max(page, 1), per_page=25)
+    # Clamped: a huge page number would overflow the database's OFFSET (a 500, not a page).
+    page = min(max(page, 1), MAX_PAGE)
+    events = firm_events(current_user.firm_id, page=page, per_page=25)
     return render_template("audit/index.html", events=events, labels=ACTION_LABELS)

@@ -11,10 +11,21 @@ from portal.accounts.models import User
 from portal.extensions import db, login_manager
 from portal.htmx import is_htmx
 
+SESSION_VERSION = "session_version"
+
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, user_id)
+    """The session's user, unless the password changed since this session logged in."""
+    user = db.session.get(User, user_id)
+    if user is None or session.get(SESSION_VERSION, 0) != user.session_version:
+        return None
+    return user
+
+
+def start_session_version(user: User) -> None:
+    """Tie this session to the user's current session version (at login, after a change)."""
+    session[SESSION_VERSION] = user.session_version
 
 
 @login_manager.unauthorized_handler

@@ -7,11 +7,13 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from portal.accounts.models import User
-from portal.auth.access import mark_fresh_login
+from portal.auth.access import mark_fresh_login, start_session_version
 from portal.auth.forms import LoginForm
 from portal.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
+
+WRONG_LOGIN = "The e-mail or password is not right."
 
 
 @bp.get("/")
@@ -49,9 +51,14 @@ def login():
             # A fresh session at login: nothing from before (fixation) survives.
             session.clear()
             login_user(user)
+            start_session_version(user)
             mark_fresh_login()
             return redirect(_safe_next(request.args.get("next")) or url_for("auth.index"))
-        error = "The e-mail or password is not right."
+        error = WRONG_LOGIN
+    elif form.is_submitted():
+        # Say what is wrong rather than answering 422 with an unexplained, empty form.
+        missing = not (form.email.data or "").strip() or not form.password.data
+        error = "Enter your e-mail and password." if missing else WRONG_LOGIN
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, error=error), status
 

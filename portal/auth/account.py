@@ -1,0 +1,43 @@
+"""The logged-in user's own account: changing the password logs out every other session."""
+
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from portal.auth.access import mark_fresh_login, start_session_version
+from portal.auth.forms import ChangePasswordForm
+from portal.auth.views import bp
+from portal.extensions import db, limiter
+
+
+def _password_attempt_key() -> str:
+    return "password:" + (current_user.get_id() or "")
+
+
+def _refused(response) -> bool:
+    # Only refused attempts count: guessing the current password from a stolen session is slow.
+    return response.status_code != 302
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+               key_func=_password_attempt_key, deduct_when=_refused)
+def change_password():
+    """Change the password (the current one first); other sessions are logged out."""
+    form = ChangePasswordForm()
+    error = None
+    if form.validate_on_submit():
+        if current_user.check_password(form.current_password.data):
+            current_user.set_password(form.new_password.data)
+            # Sessions that logged in before carry the old version: the user loader drops them.
+            current_user.session_version += 1
+            db.session.commit()
+            start_session_version(current_user)
+            mark_fresh_login()
+            flash("Your password was changed. Your other sessions were logged out.", "success")
+            return redirect(url_for("auth.change_password"))
+        error = "The current password is not right."
+    elif form.errors:
+        error = "Check the fields marked below."
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/password.html", form=form, error=error), status

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from portal.accounts.models import Role, User
 from portal.accounts.service import AccountError, create_user
 from portal.extensions import db
+from portal.public_api.cli import set_rate_limits_command
 from portal.seeding import seed_clients_command
 
 DEMO_FIRM = "Demo Accounting"
@@ -20,6 +21,7 @@ DEMO_LOGINS_FILE = "demo-logins.txt"
 def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(set_rate_limits_command)
     app.cli.add_command(seed_clients_command)
 
 

@@ -28,6 +28,10 @@ class Firm(db.Model):
     api_app_active: Mapped[bool] = mapped_column(default=False)
     api_app_changed_at: Mapped[datetime | None]
     api_app_changed_by_id: Mapped[str | None] = mapped_column(String(32))
+    # Per-firm API rate limits (requests a minute per key), set by `flask set-rate-limits`;
+    # NULL means the app's defaults.
+    api_read_limit: Mapped[int | None]
+    api_write_limit: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     users: Mapped[list["User"]] = relationship(back_populates="firm", order_by="User.email")

@@ -66,6 +66,10 @@ def _auth_failure_item():
 
 
 def _key_allowance(key: ApiKey, is_write: bool) -> int:
+    """The firm's override (set by `flask set-rate-limits`), else the app's default."""
+    override = key.firm.api_write_limit if is_write else key.firm.api_read_limit
+    if override is not None:
+        return override
     return current_app.config["API_RATE_LIMIT_WRITES" if is_write else "API_RATE_LIMIT_READS"]
 
 

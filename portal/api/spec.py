@@ -13,6 +13,7 @@ SECURITY = [{"basicAuth": []}, {"apiKey": [], "apiSecret": []}, {"bearerAuth": [
 ERRORS = {
     "400": "Bad parameters or a body that is not JSON",
     "401": "Missing, wrong, deleted or inactive credentials",
+    "403": "The key's IP allow-list excludes the caller, or a read-scope key tried to write",
     "404": "No such object in your firm",
     "409": "Idempotency-Key conflict",
     "413": "Body over 1 MiB",
@@ -106,8 +107,9 @@ def _operation(rule, op: Operation) -> dict:
         }
         if op.status == 201:
             result["parameters"].append(IDEMPOTENCY_PARAM)
-    # Every operation is rate limited (per key, and per IP for failed authentication).
-    for status in (*op.errors, *(() if "429" in op.errors else ("429",))):
+    # Every operation is rate limited (per key, and per IP for failed authentication) and
+    # subject to the key's IP allow-list (and, for writes, its scope): 403 and 429 everywhere.
+    for status in sorted({*op.errors, "403", "429"}):
         result["responses"][status] = {
             "description": ERRORS[status],
             "content": {"application/json": {"schema": _ref(ErrorResponse)}},

@@ -12,6 +12,7 @@ from portal.api.responses import app_inactive, data_response, unauthenticated, v
 from portal.api.spec import documented
 from portal.crm.errors import CrmValidationError
 from portal.errors import json_error
+from portal.public_api.controls import ip_allowed, scope_allows
 from portal.public_api.service import AuthFailure, verify_credentials
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -25,7 +26,12 @@ def require_credentials():
     """Authenticate every API request before its view runs."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    return _admit(authenticate_request)
+    refusal = _admit(authenticate_request)
+    if refusal is None and not scope_allows(g.api_key, request.method):
+        # Only here: exchanging a read key for a token is a POST that writes nothing.
+        return json_error(403, "FORBIDDEN", "This API key has the read scope: it can only "
+                          "read (GET). An admin can change the key's scope in Settings and Apps.")
+    return refusal
 
 
 def _admit(authenticate):
@@ -41,6 +47,12 @@ def _admit(authenticate):
         if verification.failure is AuthFailure.APP_INACTIVE:
             return app_inactive()
         return unauthenticated()
+    if not ip_allowed(verification.key, request.remote_addr):
+        # Right credentials from the wrong place: likely leaked, so count it as a failure.
+        g.auth_failure = AuthFailure.IP_NOT_ALLOWED
+        g.rate_state = ratelimit.count_auth_failure()
+        return json_error(403, "FORBIDDEN", "This API key may not be used from this IP "
+                          "address. An admin can change the key's IP allow-list.")
     g.rate_state = ratelimit.hit_key_limit(verification.key)
     if not g.rate_state.allowed:
         return _rate_limited(g.rate_state, "Rate limit exceeded for this API key.")

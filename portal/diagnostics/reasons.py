@@ -15,6 +15,9 @@ class Reason(enum.StrEnum):
     APP_INACTIVE = "APP_INACTIVE"
     TOKEN_EXPIRED = "TOKEN_EXPIRED"  # noqa: S105  (a reason code, not a password)
     TOKEN_INVALID = "TOKEN_INVALID"  # noqa: S105  (a reason code, not a password)
+    KEY_EXPIRED = "KEY_EXPIRED"
+    KEY_ROLLED = "KEY_ROLLED"
+    IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
     RATE_LIMITED = "RATE_LIMITED"
     VALIDATION_ERROR = "VALIDATION_ERROR"
     NOT_FOUND = "NOT_FOUND"
@@ -38,6 +41,12 @@ _TEXTS = {
     "POST /api/v1/auth/token for a new one.",
     Reason.TOKEN_INVALID: "The Bearer token is not valid: it was altered, or the key's secret "
     "changed since it was issued. Ask POST /api/v1/auth/token for a new one.",
+    Reason.KEY_EXPIRED: "The API key has passed its expiry date. An admin can set a later "
+    "date on the key in Settings and Apps, or roll the key.",
+    Reason.KEY_ROLLED: "This API key was replaced by a roll and its grace period has ended. "
+    "Use the new API key and secret shown in Settings and Apps.",
+    Reason.IP_NOT_ALLOWED: "The request came from an IP address outside the key's IP "
+    "allow-list. Add the address in Settings and Apps, or call from an allowed address.",
     Reason.RATE_LIMITED: "Too many requests in a short time. Slow down and retry after the "
     "number of seconds in the Retry-After header.",
     Reason.VALIDATION_ERROR: "The request's body or parameters were not valid; the response "
@@ -55,7 +64,7 @@ def reason_code(status: int, failure: AuthFailure | None) -> str | None:
         return None
     if status >= 500:
         return Reason.SERVER_ERROR
-    if status == 401 and failure is not None:
+    if status in (401, 403) and failure is not None:
         return Reason(failure.value)
     if status == 429:
         return Reason.RATE_LIMITED

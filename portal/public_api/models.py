@@ -1,9 +1,9 @@
 """API keys: a public API key, and a secret kept only as an HMAC digest and a ciphertext."""
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Firm, User
@@ -16,17 +16,30 @@ class KeyStatus(enum.StrEnum):
     INACTIVE = "Inactive"
 
 
+LIVE_NAME_WHERE = "saved_at IS NOT NULL AND deleted_at IS NULL AND replaced_by_id IS NULL"
+
+
+class KeyScope(enum.StrEnum):
+    READ = "read"
+    READ_WRITE = "read_write"
+
+    @property
+    def label(self) -> str:
+        return "Read only" if self is KeyScope.READ else "Read & write"
+
+
 class ApiKey(db.Model):
     __tablename__ = "api_keys"
     __table_args__ = (
-        # One live key per name in a firm; drafts and deleted keys do not count.
+        # One live key per name in a firm; drafts, deleted keys and keys replaced by a roll
+        # (which share their successor's name during the grace period) do not count.
         Index(
             "uq_api_keys_live_name",
             "firm_id",
             "name",
             unique=True,
-            sqlite_where=text("saved_at IS NOT NULL AND deleted_at IS NULL"),
-            postgresql_where=text("saved_at IS NOT NULL AND deleted_at IS NULL"),
+            sqlite_where=text(LIVE_NAME_WHERE),
+            postgresql_where=text(LIVE_NAME_WHERE),
         ),
     )
 
@@ -44,6 +57,15 @@ class ApiKey(db.Model):
     deleted_at: Mapped[datetime | None]
     deleted_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     last_used_at: Mapped[datetime | None]
+    scope: Mapped[str] = mapped_column(String(16), default=KeyScope.READ_WRITE.value,
+                                       server_default=KeyScope.READ_WRITE.value)
+    # The last day (UTC) the key works; NULL means it never expires.
+    expires_on: Mapped[date | None]
+    # Normalised networks, one a line; NULL or empty means any address may call.
+    ip_allowlist: Mapped[str | None] = mapped_column(Text)
+    # Set by a roll: the successor's id, and when this (old) pair stops working.
+    replaced_by_id: Mapped[str | None] = mapped_column(String(32))
+    retires_at: Mapped[datetime | None]
 
     firm: Mapped[Firm] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
@@ -56,3 +78,15 @@ class ApiKey(db.Model):
     @property
     def is_live(self) -> bool:
         return self.saved_at is not None and self.deleted_at is None
+
+    @property
+    def is_replaced(self) -> bool:
+        return self.replaced_by_id is not None
+
+    @property
+    def key_scope(self) -> KeyScope:
+        return KeyScope(self.scope)
+
+    @property
+    def allowlist_entries(self) -> list[str]:
+        return (self.ip_allowlist or "").split()

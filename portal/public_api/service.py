@@ -5,9 +5,9 @@ import hmac
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Firm, User
@@ -37,6 +37,10 @@ class AuthFailure(enum.StrEnum):
     APP_INACTIVE = "APP_INACTIVE"
     TOKEN_EXPIRED = "TOKEN_EXPIRED"
     TOKEN_INVALID = "TOKEN_INVALID"
+    KEY_EXPIRED = "KEY_EXPIRED"
+    KEY_ROLLED = "KEY_ROLLED"
+    # Checked after the credentials were accepted; answered 403 rather than 401.
+    IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
 
 
 @dataclass(frozen=True)
@@ -87,13 +91,15 @@ def clean_key_name(firm: Firm, raw: str | None) -> str:
         ApiKey.name == name,
         ApiKey.saved_at.is_not(None),
         ApiKey.deleted_at.is_(None),
+        ApiKey.replaced_by_id.is_(None),
     )
     if db.session.execute(taken).first():
         raise KeyNameError(f"A key named “{name}” already exists. Choose another name.")
     return name
 
 
-def generate_key_pair(firm: Firm, name: str, actor: User) -> GeneratedPair:
+def generate_key_pair(firm: Firm, name: str, actor: User, *, scope: str = "read_write",
+                      expires_on: date | None = None) -> GeneratedPair:
     """Create a draft key with a fresh random pair; it works only once save_key() is called."""
     name = clean_key_name(firm, name)
     _forget_stale_drafts(firm)
@@ -106,6 +112,8 @@ def generate_key_pair(firm: Firm, name: str, actor: User) -> GeneratedPair:
         secret_digest=ring.digest(secret),
         secret_ciphertext=ring.encrypt(secret),
         created_by_id=actor.id,
+        scope=scope,
+        expires_on=expires_on,
     )
     db.session.add(key)
     db.session.flush()
@@ -116,7 +124,9 @@ def save_key(draft: ApiKey, actor: User) -> ApiKey:
     """Save a draft: from now on it authenticates (while the app is active)."""
     clean_key_name(draft.firm, draft.name)
     draft.saved_at = utcnow()
-    record_event(draft.firm_id, actor, "key.generated", draft.name, {"api_key": draft.api_key})
+    details = {"api_key": draft.api_key, "scope": draft.scope,
+               "expires_on": draft.expires_on.isoformat() if draft.expires_on else None}
+    record_event(draft.firm_id, actor, "key.generated", draft.name, details)
     return draft
 
 
@@ -140,12 +150,18 @@ def delete_key(key: ApiKey, actor: User) -> None:
     record_event(key.firm_id, actor, "key.deleted", key.name, {"api_key": key.api_key})
 
 
+def not_retired():
+    """The criterion of keys that still work: never rolled, or within their grace period."""
+    return or_(ApiKey.retires_at.is_(None), ApiKey.retires_at > utcnow())
+
+
 def live_keys(firm: Firm) -> list[ApiKey]:
+    """Saved, undeleted keys, including rolled ones until their grace period ends."""
     query = (
         select(ApiKey)
         .options(joinedload(ApiKey.created_by), joinedload(ApiKey.firm))
         .where(ApiKey.firm_id == firm.id, ApiKey.saved_at.is_not(None))
-        .where(ApiKey.deleted_at.is_(None))
+        .where(ApiKey.deleted_at.is_(None), not_retired())
         .order_by(ApiKey.created_at.desc(), ApiKey.id)
     )
     return list(db.session.execute(query).scalars())
@@ -177,6 +193,11 @@ def check_key_state(key: ApiKey | None, *, secret_matches: bool = True) -> Verif
         return Verification(key, AuthFailure.KEY_DELETED)
     if not secret_matches:
         return Verification(key, AuthFailure.WRONG_SECRET)
+    # Columns of the row already loaded: no query of their own.
+    if key.retires_at is not None and key.retires_at <= utcnow():
+        return Verification(key, AuthFailure.KEY_ROLLED)
+    if key.expires_on is not None and key.expires_on < utcnow().date():
+        return Verification(key, AuthFailure.KEY_EXPIRED)
     if not key.firm.api_app_active:
         return Verification(key, AuthFailure.APP_INACTIVE)
     return Verification(key)

@@ -3,14 +3,18 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from portal.auth.access import admin_required, get_in_firm_or_404, has_recent_login
-from portal.auth.access import mark_fresh_login
+from portal.auth.access import (
+    admin_required,
+    get_in_firm_or_404,
+    has_recent_login,
+    mark_fresh_login,
+)
 from portal.extensions import db
 from portal.htmx import no_store, wants_fragment
 from portal.ids import utcnow
-from portal.public_api import service
+from portal.public_api import controls, service
 from portal.public_api.models import ApiKey
-from portal.public_api.views import bp, render_part
+from portal.public_api.views import bp, page_context, render_part
 
 GENERATE = "public_api/_generate.html"
 SECRET_CELL = "public_api/_secret_cell.html"
@@ -21,10 +25,21 @@ SECRET_CELL = "public_api/_secret_cell.html"
 def generate_key():
     """Generate a draft pair for the typed name; it exists only once saved."""
     raw_name = request.form.get("name", "")
+    form = {"name_value": raw_name[:200], "scope_value": request.form.get("scope", "")[:20],
+            "expires_value": request.form.get("expires_on", "")[:20]}
     try:
-        pair = service.generate_key_pair(current_user.firm, raw_name, current_user)
+        scope = controls.clean_scope(request.form.get("scope"))
+    except controls.ControlError as error:
+        return render_part(GENERATE, 422, scope_error=str(error), **form)
+    try:
+        expires_on = controls.clean_expiry(request.form.get("expires_on"))
+    except controls.ControlError as error:
+        return render_part(GENERATE, 422, expiry_error=str(error), **form)
+    try:
+        pair = service.generate_key_pair(current_user.firm, raw_name, current_user,
+                                         scope=scope, expires_on=expires_on)
     except service.KeyNameError as error:
-        return render_part(GENERATE, 422, name_error=str(error), name_value=raw_name[:200])
+        return render_part(GENERATE, 422, name_error=str(error), **form)
     db.session.commit()
     return render_part(GENERATE, draft=pair.key)
 
@@ -101,14 +116,16 @@ def delete_key(key_id: str):
     db.session.commit()
     if wants_fragment():
         # The row is the target: an empty body removes it; the count updates out of band.
-        return render_template("public_api/_key_deleted.html", keys=service.live_keys(key.firm))
+        return render_template("public_api/_key_deleted.html", **page_context())
     flash(f"The key “{key.name}” was deleted.", "success")
     return redirect(url_for("public_api.index"))
 
 
 def _load_live_key(key_id: str) -> ApiKey:
+    """A live key of the firm; a rolled key only until its grace period ends."""
     return get_in_firm_or_404(
-        ApiKey, key_id, ApiKey.saved_at.is_not(None), ApiKey.deleted_at.is_(None)
+        ApiKey, key_id, ApiKey.saved_at.is_not(None), ApiKey.deleted_at.is_(None),
+        service.not_retired(),
     )
 
 

@@ -6,7 +6,7 @@ from flask_login import current_user
 from portal.auth.access import admin_required
 from portal.extensions import db
 from portal.htmx import render, wants_fragment
-from portal.public_api import service
+from portal.public_api import controls, service
 
 bp = Blueprint("public_api", __name__, url_prefix="/settings/apps/public-api")
 
@@ -27,6 +27,19 @@ def page_context(**extra) -> dict:
         "revealed": {},
         "sudo_prompt": None,
         "sudo_error": None,
+        "editing": None,
+        "form": {},
+        "errors": {},
+        "scope_value": "read_write",
+        "expires_value": "",
+        "rolled": None,
+        "rolled_secret": None,
+        "grace_error": None,
+        "scope_error": None,
+        "expiry_error": None,
+        "grace_periods": controls.GRACE_PERIODS,
+        "roll_key": None,
+        "confirm_key": None,
     }
     context.update(extra)
     return context

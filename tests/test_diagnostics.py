@@ -137,6 +137,16 @@ def test_requests_nobody_can_be_tied_to_stay_out_of_every_firms_log(client, auth
     assert row_with(client.get(LOG).text, row.request_id) is None
 
 
+def test_the_per_ip_limit_on_failed_logins_is_logged_without_a_lookup(app, client, pair):
+    app.config["API_AUTH_FAILURES_PER_IP"] = 2
+    statuses = [client.get(PING, headers=basic(pair.key.api_key, wrong(pair.secret))).status_code
+                for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    rows = db.session.execute(select(ApiRequestLog).order_by(ApiRequestLog.id)).scalars().all()
+    assert [(row.reason, row.key_id) for row in rows] == [
+        ("WRONG_SECRET", pair.key.id), ("WRONG_SECRET", pair.key.id), ("RATE_LIMITED", None)]
+
+
 def test_successful_requests_are_counted_not_logged(client, pair):
     for _ in range(3):
         assert client.get(PING, headers=basic(pair.key.api_key, pair.secret)).status_code == 200

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from portal.api import tokens
 from portal.diagnostics.buffer import TrafficBuffer
-from portal.diagnostics.reasons import reason_code
+from portal.diagnostics.reasons import Reason, reason_code
 from portal.errors import API_PREFIX
 from portal.extensions import db
 from portal.ids import utcnow
@@ -59,9 +59,11 @@ def record_api_request(response, duration: float) -> None:
 def _record(status: int, duration: float) -> None:
     key = g.get("api_key")
     reason = reason_code(status, g.get("auth_failure"))
-    if key is None and reason is not None:
-        key = presented_key()
     key_id, firm_id = (key.id, key.firm_id) if key is not None else (None, None)
+    # A 429 before authentication is the per-IP limit on failed logins: that path must stay
+    # cheap under a flood, so no query to find whose key it named (its earlier 401s did).
+    if key is None and reason is not None and reason != Reason.RATE_LIMITED:
+        key_id, firm_id = presented_key() or (None, None)
     row = _failure_row(status, reason, key_id, firm_id, duration) if reason else None
     current_app.extensions["api_traffic"].add(key_id, firm_id, status, row)
 
@@ -78,13 +80,13 @@ def _failure_row(status, reason, key_id, firm_id, duration: float) -> dict:
         "status": status,
         "reason": reason,
         "client_ip": (request.remote_addr or "")[:64] or None,
-        "user_agent": (request.user_agent.string or "")[:200] or None,
+        "user_agent": request.headers.get("User-Agent", "")[:200] or None,
         "duration_ms": round(duration * 1000, 2),
     }
 
 
-def presented_key() -> ApiKey | None:
-    """The saved key a failed request named, found by its public part (or a signed token)."""
+def presented_key() -> tuple[str, str] | None:
+    """Id and firm of the saved key a failed request named, by its public part or a token."""
     header = request.headers.get("Authorization", "").strip()
     scheme, _, value = header.partition(" ")
     condition = None
@@ -97,8 +99,9 @@ def presented_key() -> ApiKey | None:
         condition = ApiKey.api_key == api_key if _plausible_key(api_key) else None
     if condition is None:
         return None
-    query = select(ApiKey).where(condition, ApiKey.saved_at.is_not(None))
-    return db.session.execute(query).scalar_one_or_none()
+    query = select(ApiKey.id, ApiKey.firm_id).where(condition, ApiKey.saved_at.is_not(None))
+    row = db.session.execute(query).first()
+    return (row.id, row.firm_id) if row is not None else None
 
 
 def _basic_user(value: str) -> str | None:
@@ -115,7 +118,8 @@ def _token_key_id(token: str) -> str | None:
         payload = tokens._serializer().loads(token)  # no max_age: signature only
     except Exception:
         return None
-    return payload.get("k") if isinstance(payload, dict) else None
+    key_id = payload.get("k") if isinstance(payload, dict) else None
+    return key_id if isinstance(key_id, str) else None
 
 
 def _plausible_key(value: str | None) -> bool:

@@ -266,3 +266,24 @@ def test_set_rate_limits_cli_refuses_bad_input(runner, world, args, message):
     result = runner.invoke(args=["set-rate-limits", *args])
     assert result.exit_code != 0 and message in result.output
     assert db.session.get(Firm, world.firm.id).api_read_limit is None
+
+
+# --- the request log --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reason, column, value, explanation", [
+    ("KEY_EXPIRED", "expires_on", lambda: utcnow().date() - timedelta(days=1),
+     "passed its expiry date"),
+    ("KEY_ROLLED", "retires_at", lambda: utcnow() - timedelta(minutes=1), "replaced by a roll"),
+    ("IP_NOT_ALLOWED", "ip_allowlist", lambda: "198.51.100.0/24", "outside the key's IP"),
+])
+def test_the_admin_sees_each_new_reason_explained(client, auth, pair, reason, column, value,
+                                                 explanation):
+    from tests.diagnostics_helpers import LOG, row_with
+
+    set_columns(pair.key, **{column: value()})
+    response = client.get(PING, headers=basic(pair.key.api_key, pair.secret))
+    assert response.status_code == (403 if reason == "IP_NOT_ALLOWED" else 401)
+    auth.login("admin@alpha.example")
+    row = row_with(client.get(LOG).text, response.headers["X-Request-Id"])
+    assert row is not None and reason in row and explanation in row

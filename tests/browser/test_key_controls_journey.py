@@ -1,0 +1,44 @@
+"""Key controls in Chromium: an admin edits a key's settings and rolls it, by visible labels."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import ADMIN_EMAIL
+from tests.browser.test_journey import generate_and_save, key_row, open_public_api
+
+pytestmark = pytest.mark.browser
+
+
+def test_admin_restricts_and_rolls_a_key(live_server, page, page_errors, log_in):
+    log_in(page, live_server, ADMIN_EMAIL)
+    open_public_api(page)
+    old_key, _ = generate_and_save(page, "Bookkeeping sync")
+    page.get_by_role("link", name="Done").click()
+
+    row = key_row(page, "Bookkeeping sync")
+    expect(row).to_contain_text("Read & write")
+    row.get_by_role("link", name="Settings of key Bookkeeping sync").click()
+    page.get_by_label("Scope").select_option(label="Read only (GET)")
+    allowlist = page.get_by_label(re.compile(r"^IP allow-list"))
+    allowlist.fill("203.0.113.7\nnot-an-ip")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("alert")).to_contain_text("“not-an-ip” is not an IP address")
+    allowlist.fill("203.0.113.7, 2001:db8::/32")
+    page.get_by_role("button", name="Save settings").click()
+    expect(key_row(page, "Bookkeeping sync")).to_contain_text("Read only")
+    expect(key_row(page, "Bookkeeping sync")).to_contain_text("2 IP ranges")
+
+    key_row(page, "Bookkeeping sync").get_by_role("link", name="Roll key Bookkeeping sync").click()
+    dialog = page.get_by_role("dialog", name="Roll API key “Bookkeeping sync”?")
+    dialog.get_by_label("The old key keeps working for").select_option(label="1 hour")
+    dialog.get_by_role("button", name="Roll key").click()
+    panel = page.get_by_role("region", name="The key “Bookkeeping sync” was rolled")
+    expect(panel).to_be_visible()
+    new_key = panel.get_by_label("New API key", exact=True).inner_text().strip()
+    assert new_key != old_key
+    expect(page.get_by_role("row").filter(has_text=old_key)).to_contain_text(
+        "replaced — works until")
+    expect(page.get_by_role("row").filter(has_text=new_key)).to_contain_text("new")
+    assert page_errors == []

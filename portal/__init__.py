@@ -7,6 +7,7 @@ from flask import Flask
 
 from portal import cli, errors, models, security  # noqa: F401  (models: full metadata)
 from portal.config_checks import configure_deployment
+from portal.database import configure_connections
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.keyring import init_keyring
 from portal.sessions import PortalSessionInterface
@@ -90,6 +91,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    configure_connections(app)
     init_keyring(app)
 
 
@@ -117,3 +119,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     # The JSON API authenticates with API keys, never with the portal's session and CSRF token.
     csrf.exempt(api_bp)
+    # The API limits per key in its own before_request (portal/api/ratelimit.py), so
+    # Flask-Limiter's per-request decorator check would be pure overhead on the hot path.
+    limiter.exempt(api_bp)

@@ -54,6 +54,11 @@ def database_locked(app, *, writes_only=False):
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if is_sqlite(uri):
         connection = sqlite3.connect(uri.removeprefix("sqlite:///"), isolation_level=None)
+        if not writes_only:
+            # In WAL mode readers pass a writer's lock; exclusive locking mode shuts them out,
+            # and it needs the app's pooled connections closed to take hold.
+            db.engine.dispose()
+            connection.execute("PRAGMA locking_mode=EXCLUSIVE")
         connection.execute("BEGIN IMMEDIATE" if writes_only else "BEGIN EXCLUSIVE")
         try:
             yield

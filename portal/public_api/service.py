@@ -7,7 +7,7 @@ import string
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Firm, User
@@ -170,6 +170,10 @@ def live_keys(firm: Firm) -> list[ApiKey]:
 # A digest to compare against when the key is unknown, so that an unknown key costs the same
 # time as a wrong secret and timing does not tell which keys exist.
 _DUMMY_DIGEST = "0" * 64
+# Built once: the hot path only binds the value (SQLAlchemy caches the compiled SQL too).
+_KEY_BY_API_KEY = (
+    select(ApiKey).options(joinedload(ApiKey.firm)).where(ApiKey.api_key == bindparam("api_key"))
+)
 
 
 def verify_credentials(api_key: str | None, api_secret: str | None) -> Verification:
@@ -178,8 +182,7 @@ def verify_credentials(api_key: str | None, api_secret: str | None) -> Verificat
         return Verification(None, AuthFailure.MISSING_CREDENTIALS)
     if not _plausible(api_key, API_KEY_LENGTH) or not _plausible(api_secret, API_SECRET_LENGTH):
         return Verification(None, AuthFailure.MALFORMED_CREDENTIALS)
-    query = select(ApiKey).options(joinedload(ApiKey.firm)).where(ApiKey.api_key == api_key)
-    key = db.session.execute(query).scalar_one_or_none()
+    key = db.session.execute(_KEY_BY_API_KEY, {"api_key": api_key}).scalar_one_or_none()
     expected = key.secret_digest if key is not None and key.secret_digest else _DUMMY_DIGEST
     matches = hmac.compare_digest(keyring().digest(api_secret), expected)
     return check_key_state(key, secret_matches=matches)

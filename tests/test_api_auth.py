@@ -391,3 +391,23 @@ def test_a_405_on_a_single_object_names_its_methods(client, pair):
     assert response.status_code == 405
     assert response.json["error"]["code"] == "METHOD_NOT_ALLOWED"
     assert "POST" not in response.headers["Allow"] and "GET" in response.headers["Allow"]
+
+
+def test_recording_last_use_never_commits_a_refused_requests_work(client, pair, app):
+    """A view that added a row and then answered 4xx must not see it committed afterwards."""
+    from flask import abort
+    from sqlalchemy import func, select
+
+    from portal.crm.models import ClientGroup
+
+    def refuse():
+        db.session.add(ClientGroup(firm_id=pair.key.firm_id, name="Should not exist"))
+        db.session.flush()
+        abort(409)
+
+    # An "api." endpoint runs the API blueprint's hooks, as a real API view would.
+    app.add_url_rule("/api/v1/test-refuse", endpoint="api.test_refuse", view_func=refuse)
+    response = client.get("/api/v1/test-refuse", headers=basic(pair.key.api_key, pair.secret))
+    assert response.status_code == 409
+    assert db.session.get(type(pair.key), pair.key.id).last_used_at is not None
+    assert db.session.execute(select(func.count(ClientGroup.id))).scalar() == 0

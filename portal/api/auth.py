@@ -82,11 +82,15 @@ def touch_last_used() -> None:
     now = utcnow()
     if key.last_used_at is not None and now - key.last_used_at < LAST_USED_EVERY:
         return
+    key_id = key.id
+    # Only this update may commit here: whatever a view left uncommitted (it owns its
+    # transaction, and a refused request commits nothing) is dropped first.
+    db.session.rollback()
     # The WHERE clause keeps several processes from all writing in the same minute.
     try:
         db.session.execute(
             update(ApiKey)
-            .where(ApiKey.id == key.id)
+            .where(ApiKey.id == key_id)
             .where(or_(ApiKey.last_used_at.is_(None),
                        ApiKey.last_used_at < now - LAST_USED_EVERY))
             .values(last_used_at=now)
@@ -95,5 +99,5 @@ def touch_last_used() -> None:
     except OperationalError as error:
         # The answer is ready: a database locked for writes must not turn it into an error.
         db.session.rollback()
-        current_app.logger.warning("Could not record last use of key %s: %s", key.id,
+        current_app.logger.warning("Could not record last use of key %s: %s", key_id,
                                    type(getattr(error, "orig", error)).__name__)

@@ -19,6 +19,7 @@ def list_resource(
     sorts: tuple[str, ...] | None = None,
     status_filter: Callable | None = None,
     extra_params: tuple[str, ...] = (),
+    page_to_out: Callable | None = None,
 ):
     """Answer GET /<resource>: the firm's rows, filtered, one keyset page at a time."""
     kwargs = {"statuses": statuses, "extra": extra_params}
@@ -40,4 +41,5 @@ def list_resource(
         )
     rows = list(db.session.execute(apply_keyset(query, model, params)).scalars())
     rows, cursor = page_of(rows, model, params)
-    return list_response([to_out(row) for row in rows], params.limit, cursor)
+    items = page_to_out(rows) if page_to_out else [to_out(row) for row in rows]
+    return list_response(items, params.limit, cursor)

@@ -27,8 +27,8 @@ CLIENT_ID_PARAM = {"name": "client_id", "in": "query",
             params=list_params(CLIENT_STATUSES), errors=("400", "401"))
 def list_clients():
     """The firm's clients, one keyset page at a time."""
-    query = select(Client).options(*crm.CLIENT_OUT_OPTIONS)
-    return list_resource(query, Client, crm.client_to_out, statuses=CLIENT_STATUSES)
+    return list_resource(select(Client), Client, crm.client_to_out, statuses=CLIENT_STATUSES,
+                         page_to_out=crm.clients_to_out)
 
 
 @bp.get("/clients/<client_id>")

@@ -85,3 +85,29 @@ def client_page(
     if len(clients) <= limit:
         return clients, None
     return clients[:limit], clients[limit - 1].id
+
+
+def client_link_ids(client_ids: list[str]) -> tuple[dict, dict]:
+    """Group ids (by group name) and contact ids (oldest first) of many clients, in two plain
+    queries: a page of 100 clients costs no ORM collection loading."""
+    groups: dict[str, list[str]] = {client_id: [] for client_id in client_ids}
+    contacts: dict[str, list[str]] = {client_id: [] for client_id in client_ids}
+    if not client_ids:
+        return groups, contacts
+    member = client_group_members.c
+    group_rows = db.session.execute(
+        select(member.client_id, member.group_id)
+        .join(ClientGroup, ClientGroup.id == member.group_id)
+        .where(member.client_id.in_(client_ids))
+        .order_by(ClientGroup.name, ClientGroup.id)
+    )
+    for client_id, group_id in group_rows:
+        groups[client_id].append(group_id)
+    contact_rows = db.session.execute(
+        select(Contact.client_id, Contact.id)
+        .where(Contact.client_id.in_(client_ids))
+        .order_by(Contact.created_at, Contact.id)
+    )
+    for client_id, contact_id in contact_rows:
+        contacts[client_id].append(contact_id)
+    return groups, contacts

@@ -5,8 +5,13 @@ from portal.crm.models import Client, ClientField, ClientGroup, Contact
 from portal.crm.schemas import ClientFieldOut, ClientGroupOut, ClientOut, ContactOut, MemberOut
 
 
-def client_to_out(client: Client) -> dict:
-    """A client as JSON-ready data (ids as strings, datetimes ISO 8601 with Z)."""
+def client_to_out(
+    client: Client, group_ids: list[str] | None = None, contact_ids: list[str] | None = None
+) -> dict:
+    """A client as JSON-ready data (ids as strings, datetimes ISO 8601 with Z).
+
+    Lists pass the linked ids they fetched for the whole page (see clients_to_out); a single
+    client reads its relationships."""
     return ClientOut(
         id=client.id,
         name=client.name,
@@ -19,8 +24,8 @@ def client_to_out(client: Client) -> dict:
         email=client.email,
         phone=client.phone,
         fields=dict(client.fields or {}),
-        group_ids=[group.id for group in client.groups],
-        contacts=[contact.id for contact in client.contacts],
+        group_ids=group_ids if group_ids is not None else [g.id for g in client.groups],
+        contacts=contact_ids if contact_ids is not None else [c.id for c in client.contacts],
         created_at=client.created_at,
         updated_at=client.updated_at,
     ).model_dump(mode="json")

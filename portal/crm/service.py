@@ -13,6 +13,7 @@ from portal.crm.firm_data import (
 from portal.crm.models import Client, ClientGroup, Contact
 from portal.crm.queries import (
     CLIENT_OUT_OPTIONS,
+    client_link_ids,
     client_page,
     get_client,
     get_client_field,
@@ -34,12 +35,18 @@ from portal.extensions import db
 from portal.ids import utcnow
 
 __all__ = [
-    "CLIENT_OUT_OPTIONS", "CrmValidationError", "client_field_to_out", "client_group_to_out",
+    "CLIENT_OUT_OPTIONS", "CrmValidationError", "clients_to_out", "client_field_to_out", "client_group_to_out",
     "client_page", "client_to_out", "contact_to_out", "create_client", "create_client_field",
     "create_client_group", "create_contact", "delete_client_field", "delete_client_group",
     "get_client", "get_client_field", "get_client_group", "get_contact", "group_client_counts",
     "list_client_fields", "list_client_groups", "member_to_out",
 ]
+
+def clients_to_out(clients: list[Client]) -> list[dict]:
+    """A page of clients as JSON-ready data, with their linked ids fetched for all at once."""
+    groups, contacts = client_link_ids([client.id for client in clients])
+    return [client_to_out(c, groups[c.id], contacts[c.id]) for c in clients]
+
 
 PRIMARY_TAKEN = "This client already has a primary contact."
 

@@ -38,7 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _configure(app: Flask, test_config: dict | None) -> None:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(
-        SECRET_KEY="dev-only-change-me",
+        # Development only: PORTAL_ENV=production refuses to start with it (config_checks.py).
+        SECRET_KEY="dev-only-change-me",  # noqa: S106
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{Path(app.instance_path) / 'portal.sqlite3'}",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=True,

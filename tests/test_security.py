@@ -20,8 +20,8 @@ def csrf_app(app_config):
 
 
 def test_post_without_csrf_token_is_refused(csrf_app):
-    from tests.conftest import make_user
     from portal.accounts.models import Firm
+    from tests.conftest import make_user
 
     firm = Firm(name="Gamma")
     db.session.add(firm)

@@ -36,7 +36,8 @@ from portal.ids import utcnow
 
 __all__ = [
     "CLIENT_OUT_OPTIONS", "CrmValidationError", "client_field_to_out", "client_group_to_out",
-    "clients_to_out", "client_page", "client_to_out", "contact_to_out", "create_client", "create_client_field",
+    "clients_to_out", "client_page", "client_to_out", "contact_to_out", "create_client",
+    "create_client_field",
     "create_client_group", "create_contact", "delete_client_field", "delete_client_group",
     "get_client", "get_client_field", "get_client_group", "get_contact", "group_client_counts",
     "list_client_fields", "list_client_groups", "member_to_out",

@@ -5,6 +5,8 @@ import json
 from flask import request
 from pydantic import BaseModel, ValidationError
 
+from portal.crm.schemas import validation_details
+
 MAX_DEPTH = 20
 
 
@@ -40,7 +42,7 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate_json(text, strict=True)
     except ValidationError as error:
-        details = [_from_pydantic(item) for item in error.errors()]
+        details = validation_details(error)
         # e.g. a lone surrogate escape ("\ud800"): Python's parser takes it, pydantic's not.
         status = 400 if any(item["type"] == "json_invalid" for item in error.errors()) else 422
         raise BodyError(status, details) from error
@@ -91,13 +93,3 @@ def _nul_paths(value, path: str = ""):
 
 def _detail(field: str, message: str) -> dict:
     return {"field": field, "message": message}
-
-
-def _from_pydantic(item: dict) -> dict:
-    field = ".".join(str(part) for part in item["loc"]) or "body"
-    message = item["msg"]
-    if item["type"] == "extra_forbidden":
-        message = "Unknown field."
-    elif item["type"] == "missing":
-        message = "This field is required."
-    return _detail(field, message)

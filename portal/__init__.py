@@ -10,6 +10,7 @@ from portal.config_checks import configure_deployment
 from portal.database import configure_connections
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.keyring import init_keyring
+from portal.public_api.key_cache import install_key_cache
 from portal.sessions import PortalSessionInterface
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +52,7 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         API_SECRET_HMAC_KEY=None,
         API_SECRET_FERNET_KEYS=None,
         PAGE_SIZE=25,
-        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_STORAGE_URI="portal-memory://",  # portal/limiter_storage.py
         RATELIMIT_HEADERS_ENABLED=False,
         API_RATE_LIMIT_READS=600,  # per key per minute
         API_RATE_LIMIT_WRITES=120,  # per key per minute
@@ -93,6 +94,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     configure_connections(app)
+    install_key_cache(app)
     init_keyring(app)
 
 
@@ -120,6 +122,3 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     # The JSON API authenticates with API keys, never with the portal's session and CSRF token.
     csrf.exempt(api_bp)
-    # The API limits per key in its own before_request (portal/api/ratelimit.py), so
-    # Flask-Limiter's per-request decorator check would be pure overhead on the hot path.
-    limiter.exempt(api_bp)

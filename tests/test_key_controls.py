@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.ids import utcnow
 from portal.public_api import controls
 from portal.public_api.models import ApiKey, KeyScope
-from portal.public_api.service import AuthFailure, verify_credentials
+from portal.public_api.verification import AuthFailure, verify_credentials
 from tests.api_helpers import CLIENT_BODY, basic, bearer, key_headers, make_pair
 
 PING = "/api/v1/ping"

@@ -4,7 +4,7 @@ import pytest
 
 from portal.extensions import db
 from portal.public_api import service
-from portal.public_api.service import AuthFailure, verify_credentials
+from portal.public_api.verification import AuthFailure, verify_credentials
 
 
 @pytest.fixture

@@ -8,18 +8,18 @@ import binascii
 from datetime import timedelta
 
 from flask import current_app, g, request
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import joinedload
 
 from portal.api import tokens
 from portal.extensions import db
 from portal.ids import utcnow
 from portal.public_api.models import ApiKey
-from portal.public_api.service import (
+from portal.public_api.verification import (
     AuthFailure,
     Verification,
     check_key_state,
+    read_key_row_by_id,
     verify_credentials,
 )
 
@@ -61,8 +61,7 @@ def verify_token(token: str) -> Verification:
         return Verification(None, AuthFailure.TOKEN_EXPIRED)
     except tokens.TokenInvalid:
         return Verification(None, AuthFailure.TOKEN_INVALID)
-    query = select(ApiKey).options(joinedload(ApiKey.firm)).where(ApiKey.id == key_id)
-    key = db.session.execute(query).scalar_one_or_none()
+    key = read_key_row_by_id(key_id)
     if key is not None and key.deleted_at is None and not tokens.binding_matches(key, binding):
         return Verification(key, AuthFailure.TOKEN_INVALID)
     return check_key_state(key)

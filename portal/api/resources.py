@@ -8,18 +8,35 @@ from portal.api.idempotency import run_create
 from portal.api.listing import list_resource
 from portal.api.pagination import ParamError
 from portal.api.responses import data_response
-from portal.api.spec import NO_NUL_TEXT, documented, list_params
+from portal.api.spec import NO_NUL_TEXT, RESPONSE_ID, Link, documented, list_params
 from portal.api.views import bp
 from portal.crm import service as crm
 from portal.crm.models import Client, Contact
 from portal.crm.schemas import ClientCreate, ClientOut, ContactCreate, ContactOut
 
 CLIENT_STATUSES = ("active", "inactive")
+# The lists read plain rows of these columns (see list_resource): the API's busiest reads.
+CLIENTS = Client.__table__.c
+CONTACTS = Contact.__table__.c
 CREATE_ERRORS = ("400", "401", "409", "413", "415", "422")
 CLIENT_ID_PARAM = {"name": "client_id", "in": "query",
                    "schema": {"type": "string", "minLength": 1, "maxLength": 64,
                               "pattern": NO_NUL_TEXT},
                    "description": "Only the contacts of this client."}
+# Links: what an answer's ids lead to. A client (created or read) to its contacts; a created
+# object to its own read; a contact to its client.
+CLIENT_FOLLOW_UPS = (
+    Link("ListContacts", "list_contacts", "List this client's contacts.",
+         {"client_id": RESPONSE_ID}),
+    Link("CreateContact", "create_contact", "Add a contact to this client.",
+         body={"client_id": RESPONSE_ID}),
+)
+READ_NEW_CLIENT = Link("GetClient", "get_client", "Read the new client.",
+                       {"client_id": RESPONSE_ID})
+READ_NEW_CONTACT = Link("GetContact", "get_contact", "Read the new contact.",
+                        {"contact_id": RESPONSE_ID})
+READ_CONTACTS_CLIENT = Link("GetClient", "get_client", "Read the contact's client.",
+                            {"client_id": "$response.body#/data/client_id"})
 
 
 @bp.get("/clients")
@@ -27,12 +44,13 @@ CLIENT_ID_PARAM = {"name": "client_id", "in": "query",
             params=list_params(CLIENT_STATUSES), errors=("400", "401"))
 def list_clients():
     """The firm's clients, one keyset page at a time."""
-    return list_resource(select(Client), Client, crm.client_to_out, statuses=CLIENT_STATUSES,
-                         page_to_out=crm.clients_to_out)
+    return list_resource(select(*CLIENTS), CLIENTS, statuses=CLIENT_STATUSES,
+                         page_to_json=crm.client_page_json)
 
 
 @bp.get("/clients/<client_id>")
-@documented(summary="Get a client", response=ClientOut, errors=("401", "404"))
+@documented(summary="Get a client", response=ClientOut, errors=("401", "404"),
+            links=CLIENT_FOLLOW_UPS)
 def get_client(client_id: str):
     """One client of the firm; another firm's id is a 404 like a missing one."""
     return data_response(crm.client_to_out(_found(crm.get_client(g.firm_id, client_id))))
@@ -40,7 +58,7 @@ def get_client(client_id: str):
 
 @bp.post("/clients")
 @documented(summary="Create a client", request=ClientCreate, response=ClientOut, status=201,
-            errors=CREATE_ERRORS)
+            errors=CREATE_ERRORS, links=(READ_NEW_CLIENT, *CLIENT_FOLLOW_UPS))
 def create_client():
     """Create a client; safe to retry with an Idempotency-Key."""
     payload = parse_body(ClientCreate)
@@ -54,17 +72,19 @@ def create_client():
             params=list_params(extra=(CLIENT_ID_PARAM,)), errors=("400", "401"))
 def list_contacts():
     """The firm's contacts, optionally of one client."""
-    query = select(Contact)
+    query = select(*CONTACTS)
     client_id = request.args.get("client_id")
     if client_id is not None:
         if not client_id or len(client_id) > 64:
             raise ParamError("client_id", "client_id must be a client id.")
-        query = query.where(Contact.client_id == client_id)
-    return list_resource(query, Contact, crm.contact_to_out, extra_params=("client_id",))
+        query = query.where(CONTACTS.client_id == client_id)
+    return list_resource(query, CONTACTS, extra_params=("client_id",),
+                         page_to_json=lambda rows, _query: crm.contacts_json(rows))
 
 
 @bp.get("/contacts/<contact_id>")
-@documented(summary="Get a contact", response=ContactOut, errors=("401", "404"))
+@documented(summary="Get a contact", response=ContactOut, errors=("401", "404"),
+            links=(READ_CONTACTS_CLIENT,))
 def get_contact(contact_id: str):
     """One contact of the firm."""
     return data_response(crm.contact_to_out(_found(crm.get_contact(g.firm_id, contact_id))))
@@ -72,7 +92,7 @@ def get_contact(contact_id: str):
 
 @bp.post("/contacts")
 @documented(summary="Create a contact", request=ContactCreate, response=ContactOut, status=201,
-            errors=CREATE_ERRORS)
+            errors=CREATE_ERRORS, links=(READ_NEW_CONTACT, READ_CONTACTS_CLIENT))
 def create_contact():
     """Create a contact of one of the firm's clients."""
     payload = parse_body(ContactCreate)

@@ -13,7 +13,7 @@ from portal.api.spec import documented
 from portal.crm.errors import CrmValidationError
 from portal.errors import json_error
 from portal.public_api.controls import ip_allowed, scope_allows
-from portal.public_api.service import AuthFailure, verify_credentials
+from portal.public_api.verification import AuthFailure, verify_credentials
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

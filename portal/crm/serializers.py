@@ -1,5 +1,7 @@
 """CRM objects as the API shows them: explicit allow-lists through the Out schemas."""
 
+from pydantic import TypeAdapter
+
 from portal.accounts.models import User
 from portal.crm.models import Client, ClientField, ClientGroup, Contact
 from portal.crm.schemas import ClientFieldOut, ClientGroupOut, ClientOut, ContactOut, MemberOut
@@ -70,3 +72,21 @@ def client_field_to_out(field: ClientField) -> dict:
         id=field.id, name=field.name, title=field.title, type=field.type,
         required=field.required, created_at=field.created_at,
     ).model_dump(mode="json")
+
+
+_CLIENT_PAGE = TypeAdapter(list[ClientOut])
+_CONTACT_PAGE = TypeAdapter(list[ContactOut])
+
+
+def clients_json(clients: list[dict]) -> bytes:
+    """A page of clients (column values plus linked ids) as a JSON array.
+
+    The Out schema is still the allow-list (other keys are dropped), but pydantic validates
+    and serialises the whole page in one call each instead of a model per client: the
+    difference is most of the cost of a list of 100."""
+    return _CLIENT_PAGE.dump_json(_CLIENT_PAGE.validate_python(clients))
+
+
+def contacts_json(contacts: list) -> bytes:
+    """A page of contact rows as a JSON array (see clients_json)."""
+    return _CONTACT_PAGE.dump_json(_CONTACT_PAGE.validate_python(contacts, from_attributes=True))

@@ -1,6 +1,6 @@
 """The CRM's domain rules, shared by the portal and the JSON API: views own the commit."""
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from portal.crm.custom_fields import clean_field_values
 from portal.crm.errors import CrmValidationError, detail, flush_or_refuse
@@ -28,7 +28,9 @@ from portal.crm.serializers import (
     client_field_to_out,
     client_group_to_out,
     client_to_out,
+    clients_json,
     contact_to_out,
+    contacts_json,
     member_to_out,
 )
 from portal.extensions import db
@@ -36,17 +38,26 @@ from portal.ids import utcnow
 
 __all__ = [
     "CLIENT_OUT_OPTIONS", "CrmValidationError", "client_field_to_out", "client_group_to_out",
-    "clients_to_out", "client_page", "client_to_out", "contact_to_out", "create_client",
+    "client_page_json", "client_page", "client_to_out", "contact_to_out", "create_client",
     "create_client_field",
-    "create_client_group", "create_contact", "delete_client_field", "delete_client_group",
+    "contacts_json", "create_client_group", "create_contact", "delete_client_field",
+    "delete_client_group",
     "get_client", "get_client_field", "get_client_group", "get_contact", "group_client_counts",
     "list_client_fields", "list_client_groups", "member_to_out",
 ]
 
-def clients_to_out(clients: list[Client]) -> list[dict]:
-    """A page of clients as JSON-ready data, with their linked ids fetched for all at once."""
-    groups, contacts = client_link_ids([client.id for client in clients])
-    return [client_to_out(c, groups[c.id], contacts[c.id]) for c in clients]
+def client_page_json(rows: list, page_query: Select) -> bytes:
+    """A page of plain client rows as a JSON array, their linked ids fetched for all at once
+    (`page_query` is the query that selected the rows)."""
+    ids = page_query.with_only_columns(Client.__table__.c.id)
+    groups, contacts = client_link_ids([row.id for row in rows], ids)
+    clients, columns = [], rows[0]._fields if rows else ()
+    for row in rows:
+        client = dict(zip(columns, row, strict=True))
+        client["fields"] = row.fields or {}
+        client["group_ids"], client["contacts"] = groups[row.id], contacts[row.id]
+        clients.append(client)
+    return clients_json(clients)
 
 
 PRIMARY_TAKEN = "This client already has a primary contact."
@@ -62,6 +73,7 @@ def create_client(firm_id: str, payload: ClientCreate) -> Client:
     now = utcnow()
     client = Client(
         firm_id=firm_id, fields=fields, groups=groups, created_at=now, updated_at=now,
+        contacts=[],  # a new client has none: known now, so the response needs no query
         **payload.model_dump(exclude={"fields", "group_ids"}),
     )
     db.session.add(client)

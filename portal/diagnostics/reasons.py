@@ -3,7 +3,7 @@
 import enum
 
 from portal.errors import API_CODES
-from portal.public_api.service import AuthFailure
+from portal.public_api.verification import AuthFailure
 
 
 class Reason(enum.StrEnum):

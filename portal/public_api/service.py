@@ -1,13 +1,11 @@
 """Domain rules of the Public API app, shared by the portal views, the JSON API and the CLI."""
 
-import enum
-import hmac
 import secrets
 import string
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, delete, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Firm, User
@@ -16,9 +14,8 @@ from portal.extensions import db
 from portal.ids import utcnow
 from portal.keyring import keyring
 from portal.public_api.models import ApiKey
+from portal.public_api.verification import API_KEY_LENGTH, API_SECRET_LENGTH
 
-API_KEY_LENGTH = 32
-API_SECRET_LENGTH = 48
 KEY_NAME_MAX = 100
 DRAFT_LIFETIME = timedelta(minutes=15)
 _ALNUM = string.ascii_letters + string.digits
@@ -26,33 +23,6 @@ _ALNUM = string.ascii_letters + string.digits
 
 class KeyNameError(ValueError):
     """The key name the admin typed cannot be used; the message is shown inline."""
-
-
-class AuthFailure(enum.StrEnum):
-    MISSING_CREDENTIALS = "MISSING_CREDENTIALS"
-    MALFORMED_CREDENTIALS = "MALFORMED_CREDENTIALS"
-    UNKNOWN_KEY = "UNKNOWN_KEY"
-    WRONG_SECRET = "WRONG_SECRET"
-    KEY_DELETED = "KEY_DELETED"
-    APP_INACTIVE = "APP_INACTIVE"
-    TOKEN_EXPIRED = "TOKEN_EXPIRED"
-    TOKEN_INVALID = "TOKEN_INVALID"
-    KEY_EXPIRED = "KEY_EXPIRED"
-    KEY_ROLLED = "KEY_ROLLED"
-    # Checked after the credentials were accepted; answered 403 rather than 401.
-    IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
-
-
-@dataclass(frozen=True)
-class Verification:
-    """The outcome of checking a key + secret: the key when known, and the failure if any."""
-
-    key: ApiKey | None
-    failure: AuthFailure | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
 
 
 @dataclass(frozen=True)
@@ -165,49 +135,6 @@ def live_keys(firm: Firm) -> list[ApiKey]:
         .order_by(ApiKey.created_at.desc(), ApiKey.id)
     )
     return list(db.session.execute(query).scalars())
-
-
-# A digest to compare against when the key is unknown, so that an unknown key costs the same
-# time as a wrong secret and timing does not tell which keys exist.
-_DUMMY_DIGEST = "0" * 64
-# Built once: the hot path only binds the value (SQLAlchemy caches the compiled SQL too).
-_KEY_BY_API_KEY = (
-    select(ApiKey).options(joinedload(ApiKey.firm)).where(ApiKey.api_key == bindparam("api_key"))
-)
-
-
-def verify_credentials(api_key: str | None, api_secret: str | None) -> Verification:
-    """Check a key + secret in constant time; the API's hot path, so one indexed query."""
-    if not api_key or not api_secret:
-        return Verification(None, AuthFailure.MISSING_CREDENTIALS)
-    if not _plausible(api_key, API_KEY_LENGTH) or not _plausible(api_secret, API_SECRET_LENGTH):
-        return Verification(None, AuthFailure.MALFORMED_CREDENTIALS)
-    key = db.session.execute(_KEY_BY_API_KEY, {"api_key": api_key}).scalar_one_or_none()
-    expected = key.secret_digest if key is not None and key.secret_digest else _DUMMY_DIGEST
-    matches = hmac.compare_digest(keyring().digest(api_secret), expected)
-    return check_key_state(key, secret_matches=matches)
-
-
-def check_key_state(key: ApiKey | None, *, secret_matches: bool = True) -> Verification:
-    """The failure, if any, for a looked-up key; also used to re-check a bearer token's key."""
-    if key is None or key.saved_at is None:
-        return Verification(None, AuthFailure.UNKNOWN_KEY)
-    if key.deleted_at is not None:
-        return Verification(key, AuthFailure.KEY_DELETED)
-    if not secret_matches:
-        return Verification(key, AuthFailure.WRONG_SECRET)
-    # Columns of the row already loaded: no query of their own.
-    if key.retires_at is not None and key.retires_at <= utcnow():
-        return Verification(key, AuthFailure.KEY_ROLLED)
-    if key.expires_on is not None and key.expires_on < utcnow().date():
-        return Verification(key, AuthFailure.KEY_EXPIRED)
-    if not key.firm.api_app_active:
-        return Verification(key, AuthFailure.APP_INACTIVE)
-    return Verification(key)
-
-
-def _plausible(value: str, length: int) -> bool:
-    return len(value) == length and value.isascii() and value.isalnum()
 
 
 def _forget_stale_drafts(firm: Firm) -> None:

@@ -1,0 +1,255 @@
+"""The API's hot path: the key cache (and that revocation stays immediate), plain-row lists
+that say exactly what the single-object endpoints say, and the rate-limit storage."""
+
+import sqlite3
+import time
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from portal.crm import service as crm
+from portal.extensions import db
+from portal.limiter_storage import SWEEP_EVERY, LazyMemoryStorage
+from portal.public_api import service
+from portal.public_api.key_cache import KeyRowCache
+from portal.public_api.models import ApiKey
+from tests.api_helpers import API, make_pair, new_client, new_contact, pair_headers
+
+PING = f"{API}/ping"
+
+
+@pytest.fixture
+def app_config(app_config):
+    # Usage counts are flushed after every request in tests; here, as in production, they
+    # wait (a flush is a commit, and any commit rightly makes the next request re-read keys).
+    return {**app_config, "DIAGNOSTICS_FLUSH_SECONDS": 3600}
+
+
+@pytest.fixture
+def pair(world):
+    return make_pair(world.firm, world.admin)
+
+
+@contextmanager
+def statements():
+    """The SQL statements the app sends meanwhile."""
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def key_reads(sent: list[str]) -> list[str]:
+    return [s for s in sent if "FROM api_keys" in s]
+
+
+def sqlite_path(app) -> str | None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    return uri.removeprefix("sqlite:///") if uri.startswith("sqlite:///") else None
+
+
+def commit_elsewhere(app, sql: str, params=()) -> None:
+    """A commit through a connection of its own, as another worker process would make."""
+    connection = sqlite3.connect(sqlite_path(app))
+    with connection:
+        connection.execute(sql, params)
+    connection.close()
+
+
+def test_cache_is_installed_only_for_a_sqlite_file(app):
+    cache = app.extensions.get("api_key_cache")
+    if sqlite_path(app):
+        assert isinstance(cache, KeyRowCache)
+    else:
+        # PostgreSQL has no cheap change counter: every request reads the key.
+        assert cache is None
+
+
+def test_a_quiet_database_serves_the_key_from_the_cache(app, client, pair):
+    if not sqlite_path(app):
+        pytest.skip("SQLite only: the cache needs PRAGMA data_version")
+    headers = pair_headers(pair)
+    for _ in range(2):  # the first use commits "last used", so the second reads the key again
+        assert client.get(PING, headers=headers).status_code == 200
+    with statements() as sent:
+        for _ in range(3):
+            assert client.get(PING, headers=headers).status_code == 200
+    assert key_reads(sent) == []
+
+
+def test_a_commit_by_another_process_makes_the_next_request_read_the_key(app, client, pair):
+    if not sqlite_path(app):
+        pytest.skip("SQLite only: the cache needs PRAGMA data_version")
+    headers = pair_headers(pair)
+    assert client.get(PING, headers=headers).status_code == 200
+    # Deleted elsewhere (another gunicorn worker): the very next request must see it.
+    commit_elsewhere(app, "UPDATE api_keys SET deleted_at = CURRENT_TIMESTAMP, "
+                          "secret_digest = NULL WHERE id = ?", (pair.key.id,))
+    with statements() as sent:
+        response = client.get(PING, headers=headers)
+    assert response.status_code == 401
+    assert len(key_reads(sent)) == 1
+
+
+def test_deactivation_elsewhere_is_seen_by_the_next_request(app, client, pair, world):
+    if not sqlite_path(app):
+        pytest.skip("SQLite only: the cache needs PRAGMA data_version")
+    headers = pair_headers(pair)
+    assert client.get(PING, headers=headers).status_code == 200
+    commit_elsewhere(app, "UPDATE firms SET api_app_active = 0 WHERE id = ?", (world.firm.id,))
+    response = client.get(PING, headers=headers)
+    assert response.status_code == 401 and response.json["error"]["code"] == "API_APP_INACTIVE"
+
+
+def test_revocation_in_the_portal_is_immediate(client, pair, world):
+    """Through the app's own connections too (the usual path), on every backend."""
+    headers = pair_headers(pair)
+    assert client.get(PING, headers=headers).status_code == 200
+    service.delete_key(db.session.get(ApiKey, pair.key.id), world.admin)
+    db.session.commit()
+    assert client.get(PING, headers=headers).status_code == 401
+
+
+def test_an_expiry_passing_needs_no_write_to_take_effect(app, client, pair, monkeypatch):
+    """The cache keeps rows, not verdicts: time passing is checked on every request."""
+    key = db.session.get(ApiKey, pair.key.id)
+    key.expires_on = crm.utcnow().date()
+    db.session.commit()
+    headers = pair_headers(pair)
+    assert client.get(PING, headers=headers).status_code == 200
+    from datetime import timedelta
+
+    from portal.public_api import verification
+    tomorrow = crm.utcnow() + timedelta(days=1)
+    monkeypatch.setattr(verification, "utcnow", lambda: tomorrow)
+    assert client.get(PING, headers=headers).status_code == 401
+
+
+def test_unknown_keys_are_not_remembered(app, client, pair):
+    if not sqlite_path(app):
+        pytest.skip("SQLite only")
+    cache = app.extensions["api_key_cache"]
+    for i in range(5):
+        client.get(PING, headers={"X-API-Key": f"{i:0>32}", "X-API-Secret": "s" * 48})
+    client.get(PING, headers=pair_headers(pair))
+    assert set(cache._state().rows) == {pair.key.api_key}
+
+
+def test_an_unreadable_change_counter_falls_back_to_reading_the_key(app, client, pair):
+    if not sqlite_path(app):
+        pytest.skip("SQLite only")
+    cache = app.extensions["api_key_cache"]
+    headers = pair_headers(pair)
+    client.get(PING, headers=headers)
+    cache._state().path = "/nonexistent/dir/db.sqlite3"
+    cache._state().close()
+    with statements() as sent:
+        assert client.get(PING, headers=headers).status_code == 200
+    assert len(key_reads(sent)) == 1
+
+
+# --- lists: plain rows serialised a page at a time say what the single endpoints say --------
+
+
+def test_client_list_items_equal_the_single_client(client, pair, world):
+    group_b = crm.create_client_group(world.firm.id, "Beta")
+    group_a = crm.create_client_group(world.firm.id, "Alpha")
+    crm.create_client_field(world.firm.id, "employees", "Employees", "number")
+    db.session.commit()
+    rich = new_client(world.firm, name="Ωmega ﺵركة 😀", group_ids=[group_b.id, group_a.id],
+                      fields={"employees": 12}, email="a@b.example", vat_number="EE1")
+    new_contact(world.firm, rich, name="First", is_primary=True)
+    new_contact(world.firm, rich, name="Second", email="second@example.com")
+    new_client(world.firm, name="Plain")
+    headers = pair_headers(pair)
+    listed = client.get(f"{API}/clients?limit=100", headers=headers).json["data"]
+    assert len(listed) == 2
+    for item in listed:
+        single = client.get(f"{API}/clients/{item['id']}", headers=headers).json["data"]
+        assert item == single
+    by_name = {item["name"]: item for item in listed}
+    assert by_name["Ωmega ﺵركة 😀"]["group_ids"] == [group_a.id, group_b.id]  # by group name
+    assert len(by_name["Ωmega ﺵركة 😀"]["contacts"]) == 2
+    assert by_name["Plain"]["group_ids"] == [] and by_name["Plain"]["contacts"] == []
+
+
+def test_contact_list_items_equal_the_single_contact(client, pair, world):
+    owner = new_client(world.firm, name="Owner")
+    new_contact(world.firm, owner, name="Ann", birthday="1990-02-03", job_title="CFO")
+    new_contact(world.firm, owner, name="Bob", email="bob@example.com")
+    headers = pair_headers(pair)
+    listed = client.get(f"{API}/contacts", headers=headers).json["data"]
+    assert len(listed) == 2
+    for item in listed:
+        assert item == client.get(f"{API}/contacts/{item['id']}", headers=headers).json["data"]
+
+
+def test_links_of_the_row_beyond_the_page_are_not_shown(client, pair, world):
+    """The link queries select by the page's own query, which reads one row more."""
+    for i in range(3):
+        new_contact(world.firm, new_client(world.firm, name=f"C{i}"), name=f"P{i}")
+    headers = pair_headers(pair)
+    page = client.get(f"{API}/clients?limit=2", headers=headers).json
+    assert page["meta"]["has_more"] and len(page["data"]) == 2
+    assert all(len(item["contacts"]) == 1 for item in page["data"])
+
+
+# --- the rate-limit storage -------------------------------------------------------------------
+
+
+def test_lazy_storage_counts_within_a_window_and_restarts_after_it():
+    storage = LazyMemoryStorage()
+    assert [storage.incr("k", expiry=60) for _ in range(3)] == [1, 2, 3]
+    assert storage.get("k") == 3 and storage.get_expiry("k") > time.time()
+    storage.expirations["k"] = time.time() - 1  # the window has passed
+    assert storage.get("k") == 0
+    assert storage.incr("k", expiry=60) == 1
+
+
+def test_lazy_storage_sweeps_counters_nobody_reads_again():
+    storage = LazyMemoryStorage()
+    for i in range(10):
+        storage.incr(f"ip-{i}", expiry=60)
+        storage.expirations[f"ip-{i}"] = time.time() - 1
+    for _ in range(SWEEP_EVERY):
+        storage.incr("busy", expiry=60)
+    assert set(storage.storage) == {"busy"}
+
+
+def test_lazy_storage_starts_no_timer_thread_per_hit():
+    import threading
+
+    storage = LazyMemoryStorage()
+    time.sleep(0.05)  # MemoryStorage's one initial timer has run out
+    before = threading.active_count()
+    for _ in range(200):
+        storage.incr("k", expiry=60)
+    assert threading.active_count() == before
+
+
+def test_the_app_uses_the_lazy_storage(app):
+    from portal.extensions import limiter
+
+    assert isinstance(limiter.limiter.storage, LazyMemoryStorage)
+
+
+def test_a_rolled_key_after_its_grace_period_is_named_rolled_even_with_a_wrong_secret(
+        client, pair, world):
+    from datetime import timedelta
+
+    from portal.public_api.controls import roll_key
+    from portal.public_api.verification import AuthFailure, verify_credentials
+
+    key = db.session.get(ApiKey, pair.key.id)
+    roll_key(key, timedelta(0), world.admin)
+    db.session.commit()
+    wrong = ("x" if pair.secret[0] != "x" else "y") + pair.secret[1:]
+    assert verify_credentials(pair.key.api_key, wrong).failure is AuthFailure.KEY_ROLLED
+    assert verify_credentials(pair.key.api_key, pair.secret).failure is AuthFailure.KEY_ROLLED

@@ -23,6 +23,33 @@ ERRORS = {
 }
 
 
+# The id of the object a create or a read answered with ({"data": {"id": ...}}).
+RESPONSE_ID = "$response.body#/data/id"
+
+
+@dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: how a value of this operation's answer feeds another operation.
+
+    Clients (and schemathesis' stateful tests) follow links to chain calls, e.g. create a client,
+    then read it back by the id the answer carried.
+    """
+
+    name: str
+    operation: str  # the target's operationId: its view function's name
+    description: str
+    parameters: dict[str, str] = field(default_factory=dict)  # target parameter: expression
+    body: dict[str, str] | None = None  # fields of the target's request body: expression
+
+    def document(self) -> dict:
+        link: dict = {"operationId": self.operation, "description": self.description}
+        if self.parameters:
+            link["parameters"] = dict(self.parameters)
+        if self.body is not None:
+            link["requestBody"] = dict(self.body)
+        return link
+
+
 @dataclass
 class Operation:
     summary: str
@@ -34,6 +61,7 @@ class Operation:
     errors: tuple[str, ...] = ("401",)
     public: bool = False
     raw_response: bool = False  # the response is the model itself, not {"data": model}
+    links: tuple[Link, ...] = ()  # follow-up operations, from the success response
 
 
 def documented(**kwargs):
@@ -54,10 +82,14 @@ def build(app: Flask, server_url: str = "/api/v1") -> dict:
         op = getattr(view, "openapi", None)
         if op is not None:
             operations.append((rule, op))
+    _check_links(operations)
     models = {ErrorResponse, ListMeta}
     for _, op in operations:
         models.update(m for m in (op.request, op.response) if m is not None)
     schemas = _component_schemas(models)
+    for _, op in operations:
+        if op.request is not None:
+            _refuse_nul(schemas[op.request.__name__])
     paths: dict = {}
     for rule, op in operations:
         path = _openapi_path(rule.rule, server_url)
@@ -86,6 +118,26 @@ def _component_schemas(models: set) -> dict:
     return dict(sorted(top.get("$defs", {}).items()))
 
 
+def _refuse_nul(schema) -> None:
+    """parse_body refuses a NUL in any string of a body, keys included (PostgreSQL cannot store
+    one): say so on every string of a request schema that has no pattern or fixed values."""
+    if isinstance(schema, list):
+        for item in schema:
+            _refuse_nul(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    kind = schema.get("type")
+    if (kind == "string" or (isinstance(kind, list) and "string" in kind)) and not (
+        {"pattern", "enum", "const"} & schema.keys()
+    ):
+        schema["pattern"] = NO_NUL_TEXT
+    if isinstance(schema.get("propertyNames"), dict):
+        schema["propertyNames"].setdefault("pattern", NO_NUL_TEXT)
+    for value in schema.values():
+        _refuse_nul(value)
+
+
 def _openapi_path(rule: str, prefix: str) -> str:
     path = rule.removeprefix(prefix) or "/"
     return path.replace("<", "{").replace(">", "}")
@@ -98,6 +150,10 @@ def _operation(rule, op: Operation) -> dict:
         "responses": {str(op.status): _success(op)},
         "parameters": _path_params(rule) + op.params,
     }
+    if op.links:
+        result["responses"][str(op.status)]["links"] = {
+            link.name: link.document() for link in op.links
+        }
     if op.public:
         result["security"] = []
     if op.request is not None:
@@ -140,6 +196,23 @@ def _success(op: Operation) -> dict:
     return response
 
 
+def _check_links(operations: list) -> None:
+    """Refuse a link to a missing operation, parameter or body field: a renamed view or
+    parameter would otherwise leave a dangling link that clients find only by following it."""
+    targets = {rule.endpoint.split(".")[-1]: (rule, op) for rule, op in operations}
+    for _, op in operations:
+        for link in op.links:
+            if link.operation not in targets:
+                raise ValueError(f"link {link.name}: there is no operation {link.operation}")
+            rule, target = targets[link.operation]
+            params = set(rule.arguments) | {param["name"] for param in target.params}
+            fields = set(target.request.model_fields) if target.request is not None else set()
+            unknown = (set(link.parameters) - params) | (set(link.body or ()) - fields)
+            if unknown or (link.body is not None and target.request is None):
+                raise ValueError(f"link {link.name}: {link.operation} takes no "
+                                 f"{', '.join(sorted(unknown)) or 'request body'}")
+
+
 def _path_params(rule) -> list[dict]:
     return [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -162,10 +235,16 @@ def _security_schemes() -> dict:
     }
 
 
+# What run_create takes: printable characters (str.isprintable() of a header value, which WSGI
+# gives as Latin-1: no control characters, no NBSP or soft hyphen), not only spaces.
+VISIBLE = "!-~\u00a1-\u00ac\u00ae-\u00ff"
+IDEMPOTENCY_KEY_TEXT = f"^[ {VISIBLE}]*[{VISIBLE}][ {VISIBLE}]*$"
 IDEMPOTENCY_PARAM = {
     "name": "Idempotency-Key", "in": "header", "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-    "description": "Retry safely: the same key and body within 24 h returns the first response.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+               "pattern": IDEMPOTENCY_KEY_TEXT},
+    "description": "Retry safely: the same key and body within 24 h returns the first response. "
+                   "1 to 255 printable characters, not only spaces.",
 }
 
 

@@ -4,6 +4,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
+import email_validator
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
@@ -82,24 +83,50 @@ def check_field_name(value: str) -> str:
     return value
 
 
+# What the models' str_strip_whitespace strips: Unicode White_Space (pydantic trims in Rust;
+# Python's str.strip() would also take \x1c-\x1f).
+STRIPPED = "\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+# A required text in the reference: something left after stripping, and no NUL (the API refuses
+# a NUL anywhere in a body: PostgreSQL cannot store one).
+NON_BLANK_TEXT = f"^[^\\x00]*[^\\x00{STRIPPED}][^\\x00]*$"
+NON_BLANK = Field(json_schema_extra={"pattern": NON_BLANK_TEXT})
+
 # Required strings are stripped and non-empty; optional ones turn blank into null.
-Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100), NON_BLANK]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200), NON_BLANK]
 OptionalText64 = Annotated[
     Annotated[str, StringConstraints(max_length=64)] | None, AfterValidator(_blank_to_none)
 ]
 OptionalText200 = Annotated[
     Annotated[str, StringConstraints(max_length=200)] | None, AfterValidator(_blank_to_none)
 ]
+
+
+def _any_case(word: str) -> str:
+    """A regex matching `word` in any case (JSON Schema patterns take no flags)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
+# Format "email" allows addresses _check_email refuses: a quoted local part, an IP literal, a
+# domain without a dot, a special-use domain (RFC 6761: .test, .local, .onion, ...; nobody can
+# mail them). The reference says so with this pattern.
+MAILABLE_ADDRESS = '^(?!.*@(.+\\.)?({})$)[^"]+@[^@\\[]+\\.[^@]+$'.format(
+    "|".join(_any_case(name) for name in email_validator.SPECIAL_USE_DOMAIN_NAMES)
+)
+EMAIL_SCHEMA = {"type": "string", "format": "email", "pattern": MAILABLE_ADDRESS,
+                "description": "No quoted local part or IP address; the domain has a dot and "
+                               "is not a special-use one such as .test or .local."}
 Email = Annotated[
     str, StringConstraints(min_length=1, max_length=254), AfterValidator(_check_email),
-    Field(json_schema_extra={"format": "email"}),
+    WithJsonSchema({**EMAIL_SCHEMA, "minLength": 1, "maxLength": 254}),
 ]
 OptionalEmail = Annotated[
     Annotated[str, StringConstraints(max_length=254)] | None,
     AfterValidator(_blank_to_none),
     AfterValidator(lambda value: value and _check_email(value)),
-    WithJsonSchema({"anyOf": [{"type": "string", "format": "email", "maxLength": 254},
+    # Blank (only spaces, or empty) is taken as none, like null.
+    WithJsonSchema({"anyOf": [{**EMAIL_SCHEMA, "maxLength": 254},
+                              {"type": "string", "pattern": f"^[{STRIPPED}]*$", "maxLength": 254},
                               {"type": "null"}]}),
 ]
 Initials = Annotated[

@@ -56,9 +56,24 @@ def _describe(path, method, op, document, base_url, api_key) -> dict:
         "params": [p for p in op.get("parameters", []) if p["in"] in ("query", "path")],
         "fields": _fields(body_schema, document) if body_schema else [],
         "responses": sorted(op["responses"].items()),
+        "links": [_link(link, document) for response in op["responses"].values()
+                  for link in response.get("links", {}).values()],
         "curl": _curl(method.upper(), base_url + path, op, api_key),
         "public": op.get("security") == [],
     }
+
+
+def _link(link: dict, document) -> dict:
+    """A follow-up call, with where its values come from ("client_id = data.id")."""
+    method, path = next(
+        (method.upper(), path) for path, methods in document["paths"].items()
+        for method, op in methods.items() if op["operationId"] == link["operationId"]
+    )
+    expressions = {**link.get("parameters", {}), **link.get("requestBody", {})}
+    sources = ", ".join(f"{name} = {expression.split('#/', 1)[-1].replace('/', '.')}"
+                       for name, expression in expressions.items())
+    return {"id": link["operationId"], "method": method, "path": path,
+            "description": link["description"], "sources": sources}
 
 
 def _resolve(schema, document):

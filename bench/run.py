@@ -6,6 +6,7 @@ machine shifts both sides alike. Usage: python bench/run.py [--clients N] [--sec
 """
 
 import argparse
+import asyncio
 import base64
 import http.client
 import json
@@ -19,14 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-TARGETS = {"P1": 0.90, "P2": 1.2, "P3": 0.5, "P4": 30.0, "P5": 120.0}
+TARGETS = {"P1": 0.90, "P2": 1.2, "P3": 0.5, "P4": 30.0, "P5": 120.0, "L1_RSS_GROWTH": 2.0}
 
 
 def main() -> None:
@@ -44,7 +44,7 @@ def main() -> None:
     port = _free_port()
     server = _start_gunicorn(env, port)
     try:
-        results = _measure(port, setup, args)
+        results = _measure(port, setup, args, env)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -57,7 +57,8 @@ def _arguments():
     parser.add_argument("--clients", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--only", default="P1,P2,P3,P4,P5",
+    parser.add_argument("--load-seconds", type=int, default=60)
+    parser.add_argument("--only", default="P1,P2,P3,P4,P5,L1",
                         help="comma-separated figures to measure, e.g. P1,P3 while profiling")
     return parser.parse_args()
 
@@ -150,10 +151,10 @@ def wrk(port: int, path: str, seconds: int, connections: int = 16, header: str |
 
 def _millis(value: str) -> float:
     number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def _measure(port: int, setup: dict, args) -> dict:
+def _measure(port: int, setup: dict, args, env: dict) -> dict:
     small, large = _auth(setup["small"]), _auth(setup["large"])
     seconds, results, only = args.seconds, {}, set(args.only.split(","))
     if only & {"P1", "P3"}:
@@ -171,6 +172,8 @@ def _measure(port: int, setup: dict, args) -> dict:
         results["P5"] = {"peak_rss_mb": _worker_peak_rss(port)}
     if "P4" in only:
         results["P4"] = _writes(port, setup["large"])
+    if "L1" in only:
+        results["L1"] = _load(port, setup["small"], env, args.load_seconds)
     return results
 
 
@@ -186,36 +189,91 @@ def _scale(port, setup, small, large, seconds) -> dict:
 
 
 def _worker_peak_rss(port: int) -> float:
-    """The largest VmHWM among the gunicorn workers listening on `port`."""
+    """The largest VmHWM (peak RSS) among the gunicorn workers listening on `port`."""
+    return max(_worker_memory(port, "VmHWM"))
+
+
+def _worker_rss(port: int) -> list[float]:
+    """Each gunicorn worker's resident memory now, in MB (in pid order)."""
+    return _worker_memory(port, "VmRSS")
+
+
+def _worker_memory(port: int, field: str) -> list[float]:
     master = subprocess.run(["pgrep", "-f", f"gunicorn.*127.0.0.1:{port}", "-o"],
                             capture_output=True, text=True).stdout.split()[0]
     workers = subprocess.run(["pgrep", "-P", master], capture_output=True, text=True).stdout
-    peaks = []
-    for pid in workers.split():
+    sizes = []
+    for pid in sorted(workers.split(), key=int):
         status = Path(f"/proc/{pid}/status").read_text()
-        peaks.append(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024)
-    return max(peaks)
+        sizes.append(int(re.search(rf"{field}:\s+(\d+) kB", status).group(1)) / 1024)
+    return sizes
 
 
-def _writes(port: int, creds: dict, total: int = 10_000, workers: int = 8) -> dict:
-    header = _auth(creds).split(": ", 1)[1]
+def _writes(port: int, creds: dict, total: int = 10_000, clients: int = 8) -> dict:
+    """P4: `total` creates from `clients` concurrent connections, timed from first to last.
 
-    def post_many(worker: int) -> int:
-        connection, errors = http.client.HTTPConnection("127.0.0.1", port, timeout=30), 0
-        for number in range(worker, total, workers):
+    An asyncio client, not wrk: wrk runs for a duration, not a number of requests. One event
+    loop keeps eight connections busy and closes each as soon as its answer has arrived (a
+    sync gunicorn worker waits for the client to close before it takes the next request)."""
+    header = _auth(creds).encode()
+    numbers = iter(range(total))
+    statuses: dict[int, int] = {}
+
+    async def client() -> None:
+        for number in numbers:
             body = json.dumps({"name": f"Bench {number}", "client_initials": "BN",
-                               "address_country_code": "EE"})
-            connection.request("POST", "/api/v1/clients", body=body, headers={
-                "Authorization": header, "Content-Type": "application/json"})
-            response = connection.getresponse()
-            response.read()
-            errors += response.status != 201
-        return errors
+                               "address_country_code": "EE"}).encode()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"POST /api/v1/clients HTTP/1.1\r\nHost: 127.0.0.1\r\n" + header
+                         + b"\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(body)).encode() + b"\r\n\r\n" + body)
+            answer = await reader.read()  # the server closes the connection after answering
+            writer.close()
+            status = int(answer[9:12]) if answer.startswith(b"HTTP/1.") else 0
+            statuses[status] = statuses.get(status, 0) + 1
+
+    async def run_all() -> None:
+        await asyncio.gather(*(client() for _ in range(clients)))
 
     started = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        errors = sum(pool.map(post_many, range(workers)))
-    return {"seconds": time.perf_counter() - started, "errors": errors, "requests": total}
+    asyncio.run(run_all())
+    seconds = time.perf_counter() - started
+    errors = sum(n for status, n in statuses.items() if status != 201)
+    return {"seconds": seconds, "requests": sum(statuses.values()), "errors": errors,
+            "statuses": statuses}
+
+
+def _load(port: int, creds: dict, env: dict, seconds: int, connections: int = 32) -> dict:
+    """The load run: list + create at 32 connections; statuses, and workers' RSS over time.
+
+    The firm gets limits a busy integration could meet (so some 429s are expected: the limiter
+    working) instead of the raised ones the ratios above use."""
+    _flask(env, "set-rate-limits", "--firm", "Small Firm", "--reads", "6000", "--writes", "1500")
+    wrk_run = subprocess.Popen(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(ROOT / "bench/mixed.lua"),
+         "-H", _auth(creds), f"http://127.0.0.1:{port}"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    samples = []
+    while wrk_run.poll() is None:
+        time.sleep(5)
+        samples.append(_worker_rss(port))
+    output = wrk_run.stdout.read()
+    statuses = {int(code): int(n) for code, n in re.findall(r"status (\d+) (\d+)", output)}
+    # The first sample is after 5 s of load: warm caches and pools are not growth.
+    growth = max(last - first for first, last in zip(samples[0], samples[-1], strict=True))
+    return {
+        "statuses": statuses,
+        "errors": sum(n for code, n in statuses.items() if code >= 400 and code != 429)
+        + _socket_errors(output),
+        "rss_mb_first": samples[0], "rss_mb_last": samples[-1], "rss_growth_mb": growth,
+    }
+
+
+def _socket_errors(output: str) -> int:
+    found = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                      output)
+    return sum(int(n) for n in found.groups()) if found else 0
 
 
 def _rows(results: dict) -> list[tuple]:
@@ -239,6 +297,11 @@ def _rows(results: dict) -> list[tuple]:
     if "P5" in results:
         rss = results["P5"]["peak_rss_mb"]
         rows.append(("P5 peak RSS per worker (MB)", rss, "< 120", rss < TARGETS["P5"]))
+    if "L1" in results:
+        load = results["L1"]
+        rows.append(("L1 load: errors besides 429", load["errors"], "0", load["errors"] == 0))
+        rows.append(("L1 load: RSS growth per worker (MB)", load["rss_growth_mb"], "<= 2",
+                     load["rss_growth_mb"] <= TARGETS["L1_RSS_GROWTH"]))
     return rows
 
 

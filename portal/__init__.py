@@ -11,6 +11,7 @@ from portal.database import configure_connections
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.keyring import init_keyring
 from portal.public_api.key_cache import install_key_cache
+from portal.public_api.retirement import install_retirement_sweeper
 from portal.sessions import PortalSessionInterface
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +96,7 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     configure_connections(app)
     install_key_cache(app)
+    install_retirement_sweeper(app)
     init_keyring(app)
 
 

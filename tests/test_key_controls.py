@@ -215,6 +215,51 @@ def test_rolling_with_no_grace_stops_the_old_pair_at_once(client, world, pair):
     new = roll(world, pair, timedelta(0))
     assert client.get(PING, headers=basic(pair.key.api_key, pair.secret)).status_code == 401
     assert client.get(PING, headers=basic(new.key.api_key, new.secret)).status_code == 200
+    # Nothing may use the old secret again, so nothing of it is kept.
+    assert stored_secret(pair.key) == (None, None)
+
+
+def stored_secret(key: ApiKey) -> tuple:
+    db.session.expire_all()
+    row = db.session.get(ApiKey, key.id)
+    return row.secret_digest, row.secret_ciphertext
+
+
+def test_a_rolled_keys_secret_is_kept_during_the_grace_period_and_wiped_after(
+        app, client, world, pair):
+    new = roll(world, pair, timedelta(hours=1))
+    old_headers = basic(pair.key.api_key, pair.secret)
+    assert client.get(PING, headers=old_headers).status_code == 200  # (this sweeps: nothing due)
+    assert None not in stored_secret(pair.key)
+    set_columns(pair.key, retires_at=utcnow() - timedelta(seconds=1))  # the hour has passed
+    app.extensions["key_retirement"]._next = 0  # the sweep interval has passed too
+    stopped = client.get(PING, headers=old_headers)
+    stopped.close()  # the sweep runs once the answer has been sent
+    assert stopped.status_code == 401 and logged_reason(stopped) == "KEY_ROLLED"
+    assert stored_secret(pair.key) == (None, None)
+    assert None not in stored_secret(new.key)  # the successor keeps its secret
+    again = client.get(PING, headers=old_headers)
+    assert again.status_code == 401 and logged_reason(again) == "KEY_ROLLED"
+    assert client.get(PING, headers=basic(new.key.api_key, new.secret)).status_code == 200
+
+
+def test_the_sweep_runs_at_most_once_an_interval(app, client, world, pair):
+    roll(world, pair, timedelta(hours=1))
+    client.get(PING, headers=basic(pair.key.api_key, pair.secret)).close()  # the first sweep
+    set_columns(pair.key, retires_at=utcnow() - timedelta(seconds=1))
+    client.get(PING, headers=basic(pair.key.api_key, pair.secret)).close()
+    assert None not in stored_secret(pair.key)  # not due yet: SWEEP_INTERVAL is 5 minutes
+
+
+def test_wipe_retired_secrets_command(app, world, pair):
+    roll(world, pair, timedelta(hours=1))
+    other = make_pair(world.firm, world.admin, name="Untouched")
+    runner = app.test_cli_runner()
+    assert "Wiped the secrets of 0 retired" in runner.invoke(args=["wipe-retired-secrets"]).output
+    set_columns(pair.key, retires_at=utcnow() - timedelta(seconds=1))
+    assert "Wiped the secrets of 1 retired" in runner.invoke(args=["wipe-retired-secrets"]).output
+    assert stored_secret(pair.key) == (None, None)
+    assert None not in stored_secret(other.key)
 
 
 # --- per-firm rate limits ---------------------------------------------------------------------

@@ -93,6 +93,11 @@ def bad_param(error: ParamError):
 def after_api_request(response):
     if response.status_code < 500:
         touch_last_used()
+    sweeper = current_app.extensions["key_retirement"]
+    if sweeper.due():
+        # Once per interval per process, and after the answer has been sent.
+        app = current_app._get_current_object()
+        response.call_on_close(lambda: sweeper.sweep(app))
     response.headers.setdefault("Cache-Control", "no-store")
     if g.get("rate_state") is not None:
         response.headers.update(g.rate_state.headers())

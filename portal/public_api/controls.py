@@ -137,6 +137,9 @@ def roll_key(key: ApiKey, grace: timedelta, actor: User) -> GeneratedPair:
     # The old key leaves the unique live-name index before its successor enters it.
     key.replaced_by_id = successor.id
     key.retires_at = now + grace
+    if grace <= timedelta(0):
+        # Stopped now: nothing may use the old secret again, so it is not kept.
+        key.secret_digest = key.secret_ciphertext = None
     db.session.flush()
     db.session.add(successor)
     db.session.flush()

@@ -3,7 +3,7 @@
 import math
 
 from portal.crm.errors import detail
-from portal.crm.models import ClientField, FieldType
+from portal.crm.models import FieldType
 from portal.crm.values import parse_iso_date
 
 TEXT_MAX = 1000
@@ -46,10 +46,10 @@ CHECKS = {
 }
 
 
-def clean_field_values(
-    definitions: list[ClientField], values: dict
-) -> tuple[dict, list[dict]]:
-    """The values to store (null and blank text dropped) and the problems found, if any."""
+def clean_field_values(definitions: list, values: dict) -> tuple[dict, list[dict]]:
+    """The values to store (null and blank text dropped) and the problems found, if any.
+
+    `definitions` are the firm's fields: anything with name, title, type and required."""
     by_name = {field.name: field for field in definitions}
     cleaned: dict = {}
     details: list[dict] = []

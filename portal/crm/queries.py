@@ -1,6 +1,6 @@
 """Reading the CRM, always within one firm: another firm's id finds nothing, like a missing one."""
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, bindparam, func, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from portal.crm.models import Client, ClientField, ClientGroup, Contact, client_group_members
@@ -56,6 +56,20 @@ def list_client_fields(firm_id: str) -> list[ClientField]:
         .order_by(ClientField.created_at, ClientField.id)
     )
     return list(db.session.execute(query).scalars())
+
+
+_FIELD = ClientField.__table__.c
+_FIELD_RULES = (
+    select(_FIELD.name, _FIELD.title, _FIELD.type, _FIELD.required)
+    .where(_FIELD.firm_id == bindparam("firm_id"))
+    .order_by(_FIELD.created_at, _FIELD.id)
+)
+
+
+def client_field_rules(firm_id: str) -> list:
+    """What a client's custom field values are checked against (name, title, type, required):
+    plain rows, read on every create."""
+    return db.session.connection().execute(_FIELD_RULES, {"firm_id": firm_id}).all()
 
 
 def group_client_counts(firm_id: str) -> dict[str, int]:

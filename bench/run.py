@@ -248,7 +248,7 @@ def _load(port: int, creds: dict, env: dict, seconds: int, connections: int = 32
 
     The firm gets limits a busy integration could meet (so some 429s are expected: the limiter
     working) instead of the raised ones the ratios above use."""
-    _flask(env, "set-rate-limits", "--firm", "Small Firm", "--reads", "3000", "--writes", "1200")
+    _flask(env, "set-rate-limits", "--firm", "Small Firm", "--reads", "6000", "--writes", "2400")
     wrk_run = subprocess.Popen(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(ROOT / "bench/mixed.lua"),
          "-H", _auth(creds), f"http://127.0.0.1:{port}"],

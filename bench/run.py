@@ -41,6 +41,8 @@ def main() -> None:
     _flask(env, "seed-clients", "1000", "--firm", "Small Firm")
     _flask(env, "seed-clients", str(args.clients), "--firm", "Large Firm")
     setup = _prepare_firms(env)
+    # The seed wrote a gigabyte: let the kernel write it back now, not during the first runs.
+    os.sync()
     port = _free_port()
     server = _start_gunicorn(env, port)
     try:

@@ -155,6 +155,27 @@ def test_an_unreadable_change_counter_falls_back_to_reading_the_key(app, client,
     assert len(key_reads(sent)) == 1
 
 
+def test_threads_that_end_leave_no_connection_behind(app, pair):
+    """The development server runs each request in a thread of its own."""
+    import gc
+    import threading
+
+    if not sqlite_path(app):
+        pytest.skip("SQLite only")
+    cache = app.extensions["api_key_cache"]
+
+    def look_up():
+        with app.app_context():
+            cache.lookup(pair.key.api_key, lambda _key: "row")
+
+    for _ in range(20):
+        thread = threading.Thread(target=look_up)
+        thread.start()
+        thread.join()
+    gc.collect()
+    assert len(cache._states) <= 1
+
+
 # --- lists: plain rows serialised a page at a time say what the single endpoints say --------
 
 

@@ -16,6 +16,7 @@ invalidation.
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable
 
 from flask import Flask
@@ -33,7 +34,9 @@ class KeyRowCache:
         self._path = database_path
         self._local = threading.local()
         self._generation = 0
-        self._states: list[_ThreadState] = []
+        # Weak: a thread that ends (the dev server starts one per request) takes its state and
+        # connection with it; close() reaches the states of threads still alive.
+        self._states: weakref.WeakSet[_ThreadState] = weakref.WeakSet()
         self._states_lock = threading.Lock()
 
     def lookup(self, api_key: str, read: Callable):
@@ -61,13 +64,13 @@ class KeyRowCache:
             # must not cross a fork), or the engine was disposed: a connection of its own.
             state = self._local.state = _ThreadState(self._path, self._generation)
             with self._states_lock:
-                self._states.append(state)
+                self._states.add(state)
         return state
 
     def close(self) -> None:
         """Close every watcher connection (with the engine's pool: nothing keeps the file open)."""
         with self._states_lock:
-            states, self._states = self._states, []
+            states, self._states = list(self._states), weakref.WeakSet()
             self._generation += 1
         for state in states:
             state.close()

@@ -26,6 +26,14 @@ def app_config(app_config):
     return {**app_config, "DIAGNOSTICS_FLUSH_SECONDS": 3600}
 
 
+@pytest.fixture(autouse=True)
+def traffic_written_before_teardown(app):
+    """Write the waiting counts while this test's database still exists (not at exit)."""
+    yield
+    app.extensions["api_traffic"].stop()
+    app.extensions["api_traffic"].flush()
+
+
 @pytest.fixture
 def pair(world):
     return make_pair(world.firm, world.admin)

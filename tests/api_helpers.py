@@ -161,9 +161,9 @@ CLIENT_BODY = {"name": "Northwind Traders", "client_initials": "nwt",
 
 def new_client(firm, **overrides) -> Client:
     """A client of `firm`, created through the CRM service and committed."""
-    client = crm.create_client(firm.id, ClientCreate(**{**CLIENT_BODY, **overrides}))
+    created = crm.create_client(firm.id, ClientCreate(**{**CLIENT_BODY, **overrides}))
     db.session.commit()
-    return client
+    return db.session.get(Client, created["id"])
 
 
 def new_contact(firm, client, **overrides) -> Contact:

@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal.audit.models import AuditEvent
 from portal.crm import service
@@ -136,24 +136,3 @@ def test_member_group_and_field_output_is_an_allow_list(world):
     )
     assert field["type"] == "date" and field["required"] is True
     assert set(field) == {"id", "name", "title", "type", "required", "created_at"}
-
-
-def test_client_out_options_load_a_page_in_few_queries(world, app):
-    group = service.create_client_group(world.firm.id, "G")
-    for index in range(5):
-        client = make_client(world.firm, name=f"C{index}", group_ids=[group.id])
-        service.create_contact(world.firm.id, contact_payload(client.id))
-    db.session.commit()
-    firm_id = world.firm.id
-    db.session.expire_all()
-    statements = []
-    listen = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        query = select(Client).options(*service.CLIENT_OUT_OPTIONS).where(
-            Client.firm_id == firm_id)
-        outs = [service.client_to_out(c) for c in db.session.execute(query).scalars()]
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listen)
-    assert len(outs) == 5 and all(o["group_ids"] == [group.id] for o in outs)
-    assert len(statements) <= 3

@@ -63,7 +63,7 @@ def create_client():
     """Create a client; safe to retry with an Idempotency-Key."""
     payload = parse_body(ClientCreate)
     return run_create(lambda: _created(
-        crm.insert_client(g.firm_id, payload), "api.get_client", "client_id"
+        crm.create_client(g.firm_id, payload), "api.get_client", "client_id"
     ))
 
 

@@ -14,7 +14,6 @@ from portal.crm.firm_data import (
 )
 from portal.crm.models import Client, ClientGroup, Contact, client_group_members
 from portal.crm.queries import (
-    CLIENT_OUT_OPTIONS,
     client_field_rules,
     client_link_ids,
     client_page,
@@ -40,11 +39,11 @@ from portal.extensions import db
 from portal.ids import new_id, utcnow
 
 __all__ = [
-    "CLIENT_OUT_OPTIONS", "CrmValidationError", "client_field_to_out", "client_group_to_out",
+    "CrmValidationError", "client_field_to_out", "client_group_to_out",
     "client_page", "client_page_json", "client_to_out", "contact_to_out", "contacts_json",
     "create_client", "create_client_field", "create_client_group", "create_contact",
     "delete_client_field", "delete_client_group", "get_client", "get_client_field",
-    "get_client_group", "get_contact", "group_client_counts", "insert_client",
+    "get_client_group", "get_contact", "group_client_counts",
     "list_client_fields", "list_client_groups", "member_to_out",
 ]
 
@@ -65,19 +64,10 @@ def client_page_json(rows: list, page_query: Select) -> bytes:
 PRIMARY_TAKEN = "This client already has a primary contact."
 
 
-def create_client(firm_id: str, payload: ClientCreate) -> Client:
-    """Add a client of the firm; raises CrmValidationError (nothing added) if the DB says no."""
-    values, groups = _new_client(firm_id, payload)
-    # A new client has no contacts: known now, so reading the relationship needs no query.
-    client = Client(**values, groups=groups, contacts=[])
-    db.session.add(client)
-    db.session.flush()  # written now, so a refusal by the database surfaces here
-    return client
-
-
-def insert_client(firm_id: str, payload: ClientCreate) -> dict:
-    """create_client() for the API's busiest write: the same checks and the same row, written
-    by Core inserts instead of the ORM's unit of work, and returned as the API shows it."""
+def create_client(firm_id: str, payload: ClientCreate) -> dict:
+    """Add a client of the firm and return it as the API shows it; raises CrmValidationError
+    (nothing added) when the firm's rules refuse it. Core inserts, not the ORM's unit of work:
+    this is the API's busiest write."""
     values, groups = _new_client(firm_id, payload)
     connection = db.session.connection()
     connection.execute(insert(Client.__table__), [values])
@@ -85,6 +75,7 @@ def insert_client(firm_id: str, payload: ClientCreate) -> dict:
         connection.execute(insert(client_group_members),
                            [{"client_id": values["id"], "group_id": g.id} for g in groups])
     group_ids = [g.id for g in sorted(groups, key=lambda group: (group.name, group.id))]
+    # A new client has no contacts yet.
     return client_to_out(SimpleNamespace(**values), group_ids, [])
 
 

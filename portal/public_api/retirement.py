@@ -23,25 +23,17 @@ from portal.public_api.models import ApiKey
 
 SWEEP_INTERVAL = 300.0  # seconds
 
-_RETIRED_WITH_SECRET = (
-    ApiKey.retires_at.is_not(None),
-    or_(ApiKey.secret_digest.is_not(None), ApiKey.secret_ciphertext.is_not(None)),
-)
-
-
-def wipe_retired_secrets(connection=None) -> int:
-    """Wipe the secret of every key whose grace period has ended; how many were wiped.
-
-    Runs on the session (the caller commits) or on a connection of its own."""
-    now = utcnow()
-    due = select(ApiKey.id).where(*_RETIRED_WITH_SECRET, ApiKey.retires_at <= now)
-    run = connection.execute if connection is not None else db.session.execute
+def wipe_retired_secrets(connection) -> int:
+    """Wipe the secret of every key whose grace period has ended; how many were wiped."""
+    due = select(ApiKey.id).where(
+        ApiKey.retires_at <= utcnow(),
+        or_(ApiKey.secret_digest.is_not(None), ApiKey.secret_ciphertext.is_not(None)),
+    )
     # Read first: most sweeps find nothing, and then they write (and commit) nothing.
-    ids = list(run(due).scalars())
-    if not ids:
-        return 0
-    run(update(ApiKey.__table__).where(ApiKey.__table__.c.id.in_(ids))
-        .values(secret_digest=None, secret_ciphertext=None))
+    ids = list(connection.execute(due).scalars())
+    if ids:
+        connection.execute(update(ApiKey.__table__).where(ApiKey.__table__.c.id.in_(ids))
+                           .values(secret_digest=None, secret_ciphertext=None))
     return len(ids)
 
 
@@ -89,6 +81,6 @@ def install_retirement_sweeper(app: Flask) -> None:
 @click.command("wipe-retired-secrets")
 def wipe_retired_secrets_command():
     """Wipe the stored secrets of rolled keys whose grace period has ended."""
-    wiped = wipe_retired_secrets()
-    db.session.commit()
+    with db.engine.begin() as connection:
+        wiped = wipe_retired_secrets(connection)
     click.echo(f"Wiped the secrets of {wiped} retired API keys.")

@@ -27,6 +27,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     _configure(app, test_config)
+    # JSON as the Out schemas order it (id, name, ... rather than alphabetical) and as UTF-8:
+    # the same as the list pages pydantic serialises, so an object reads alike everywhere.
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
     configure_deployment(app, test_config)  # PORTAL_ENV checks, TRUSTED_PROXIES
     _init_extensions(app)
     app.session_interface = PortalSessionInterface()

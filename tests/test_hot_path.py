@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from portal.crm import service as crm
+from portal.crm.schemas import ClientOut
 from portal.extensions import db
 from portal.limiter_storage import SWEEP_EVERY, LazyMemoryStorage
 from portal.public_api import service
@@ -201,8 +202,12 @@ def test_client_list_items_equal_the_single_client(client, pair, world):
     listed = client.get(f"{API}/clients?limit=100", headers=headers).json["data"]
     assert len(listed) == 2
     for item in listed:
-        single = client.get(f"{API}/clients/{item['id']}", headers=headers).json["data"]
+        answer = client.get(f"{API}/clients/{item['id']}", headers=headers)
+        single = answer.json["data"]
         assert item == single
+        # Alike byte for byte too: the schema's field order, and UTF-8 rather than \u escapes.
+        assert list(item) == list(single) == list(ClientOut.model_fields)
+        assert item["name"].encode() in answer.get_data()
     by_name = {item["name"]: item for item in listed}
     assert by_name["Ωmega ﺵركة 😀"]["group_ids"] == [group_a.id, group_b.id]  # by group name
     assert len(by_name["Ωmega ﺵركة 😀"]["contacts"]) == 2

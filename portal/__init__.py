@@ -13,6 +13,7 @@ from portal.keyring import init_keyring
 from portal.public_api.key_cache import install_key_cache
 from portal.public_api.retirement import install_retirement_sweeper
 from portal.sessions import PortalSessionInterface
+from portal.sql_json import stored_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,16 +81,20 @@ def _configure(app: Flask, test_config: dict | None) -> None:
     if test_config:
         app.config.update(test_config)
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app)
+
+
+def _engine_options(app: Flask) -> dict:
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # JSON columns are stored the way the API writes JSON: list pages embed the stored text.
+    options.setdefault("json_serializer", stored_json)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        app.config.setdefault(
-            "SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 15}}
-        )
+        options.setdefault("connect_args", {"timeout": 15})
     else:
         # A pooled connection the server dropped (restart, failover) is replaced before use
         # instead of failing a request: the app recovers from an outage without a restart.
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.setdefault("pool_pre_ping", True)
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    return options
 
 
 def _init_extensions(app: Flask) -> None:

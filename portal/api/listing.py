@@ -5,7 +5,13 @@ from collections.abc import Callable
 from flask import g, request
 from sqlalchemy import ColumnCollection, Select
 
-from portal.api.pagination import ParamError, apply_keyset, page_of, parse_list_params
+from portal.api.pagination import (
+    ParamError,
+    apply_keyset,
+    page_of,
+    parse_list_params,
+    sort_column,
+)
 from portal.api.responses import list_response, list_response_from_json
 from portal.extensions import db
 
@@ -19,14 +25,12 @@ def list_resource(
     sorts: tuple[str, ...] | None = None,
     status_filter: Callable | None = None,
     extra_params: tuple[str, ...] = (),
-    page_to_json: Callable | None = None,
 ):
     """Answer GET /<resource>: the firm's rows, filtered, one keyset page at a time.
 
     `model` is a mapped class (rows are ORM objects, turned into data by `to_out`) or, for the
-    busiest lists, a table's columns (rows are plain rows, which `page_to_json(rows, query)`
-    turns into the JSON array of the whole page at once: no identity map, no per-row
-    serialising)."""
+    busiest lists, a table's columns: then `query` selects each row's JSON as written by the
+    database (a `json_row`), and the page is those texts joined (see portal/sql_json.py)."""
     kwargs = {"statuses": statuses, "extra": extra_params}
     if sorts:
         kwargs["sorts"] = sorts
@@ -45,9 +49,11 @@ def list_resource(
             status_filter(params.status) if status_filter else model.status == params.status
         )
     query = apply_keyset(query, model, params)
-    result = db.session.execute(query)
-    plain = isinstance(model, ColumnCollection)
-    rows, cursor = page_of(result.all() if plain else list(result.scalars()), model, params)
-    if plain:
-        return list_response_from_json(page_to_json(rows, query), params.limit, cursor)
+    if isinstance(model, ColumnCollection):
+        # The next cursor is made of the last row's sort value and id.
+        query = query.add_columns(model.id, sort_column(model, params.sort))
+        rows, cursor = page_of(db.session.execute(query).all(), model, params)
+        page = "[" + ",".join(row.json for row in rows) + "]"
+        return list_response_from_json(page.encode(), params.limit, cursor)
+    rows, cursor = page_of(list(db.session.execute(query).scalars()), model, params)
     return list_response([to_out(row) for row in rows], params.limit, cursor)

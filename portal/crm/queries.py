@@ -1,6 +1,6 @@
 """Reading the CRM, always within one firm: another firm's id finds nothing, like a missing one."""
 
-from sqlalchemy import Select, bindparam, func, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 
 from portal.crm.models import Client, ClientField, ClientGroup, Contact, client_group_members
 from portal.extensions import db
@@ -92,35 +92,3 @@ def client_page(
     if len(clients) <= limit:
         return clients, None
     return clients[:limit], clients[limit - 1].id
-
-
-_MEMBER = client_group_members.c
-_GROUP = ClientGroup.__table__.c
-_CONTACT = Contact.__table__.c
-
-
-def client_link_ids(client_ids: list[str], id_query: Select) -> tuple[dict, dict]:
-    """Group ids (by group name) and contact ids (oldest first) of a page of clients, in two
-    plain queries. `id_query` selects (at least) those clients' ids, e.g. the page's own
-    keyset query: a subquery is cheaper to send than a hundred bound ids."""
-    groups: dict[str, list[str]] = {client_id: [] for client_id in client_ids}
-    contacts: dict[str, list[str]] = {client_id: [] for client_id in client_ids}
-    if not client_ids:
-        return groups, contacts
-    group_links = (
-        select(_MEMBER.client_id, _MEMBER.group_id)
-        .join_from(client_group_members, ClientGroup.__table__, _GROUP.id == _MEMBER.group_id)
-        .where(_MEMBER.client_id.in_(id_query))
-        .order_by(_GROUP.name, _GROUP.id)
-    )
-    contact_links = (
-        select(_CONTACT.client_id, _CONTACT.id)
-        .where(_CONTACT.client_id.in_(id_query))
-        .order_by(_CONTACT.created_at, _CONTACT.id)
-    )
-    connection = db.session.connection()
-    for links, query in ((groups, group_links), (contacts, contact_links)):
-        for client_id, linked_id in connection.execute(query):
-            if client_id in links:  # the subquery may hold one more id than the page shows
-                links[client_id].append(linked_id)
-    return groups, contacts

@@ -1,10 +1,11 @@
 """CRM objects as the API shows them: explicit allow-lists through the Out schemas."""
 
-from pydantic import TypeAdapter
+from sqlalchemy import select
 
 from portal.accounts.models import User
-from portal.crm.models import Client, ClientField, ClientGroup, Contact
+from portal.crm.models import Client, ClientField, ClientGroup, Contact, client_group_members
 from portal.crm.schemas import ClientFieldOut, ClientGroupOut, ClientOut, ContactOut, MemberOut
+from portal.sql_json import json_array_of, json_embedded, json_row
 
 
 def client_to_out(
@@ -74,19 +75,24 @@ def client_field_to_out(field: ClientField) -> dict:
     ).model_dump(mode="json")
 
 
-_CLIENT_PAGE = TypeAdapter(list[ClientOut])
-_CONTACT_PAGE = TypeAdapter(list[ContactOut])
+# The same allow-lists for list pages, written by the database (see portal/sql_json.py).
+_CLIENT = Client.__table__.c
+_CONTACT = Contact.__table__.c
+_GROUP = ClientGroup.__table__.c
+_MEMBER = client_group_members.c
 
-
-def clients_json(clients: list[dict]) -> bytes:
-    """A page of clients (column values plus linked ids) as a JSON array.
-
-    The Out schema is still the allow-list (other keys are dropped), but pydantic validates
-    and serialises the whole page in one call each instead of a model per client: the
-    difference is most of the cost of a list of 100."""
-    return _CLIENT_PAGE.dump_json(_CLIENT_PAGE.validate_python(clients))
-
-
-def contacts_json(contacts: list) -> bytes:
-    """A page of contact rows as a JSON array (see clients_json)."""
-    return _CONTACT_PAGE.dump_json(_CONTACT_PAGE.validate_python(contacts, from_attributes=True))
+CLIENT_JSON = json_row(
+    ClientOut, _CLIENT,
+    fields=json_embedded(_CLIENT.fields),
+    group_ids=json_array_of(
+        select(_GROUP.id)
+        .join_from(client_group_members, ClientGroup.__table__, _GROUP.id == _MEMBER.group_id)
+        .where(_MEMBER.client_id == _CLIENT.id)
+        .order_by(_GROUP.name, _GROUP.id)
+    ),
+    contacts=json_array_of(
+        select(_CONTACT.id).where(_CONTACT.client_id == _CLIENT.id)
+        .order_by(_CONTACT.created_at, _CONTACT.id)
+    ),
+)
+CONTACT_JSON = json_row(ContactOut, _CONTACT)

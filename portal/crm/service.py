@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import insert, select
 
 from portal.crm.custom_fields import clean_field_values
 from portal.crm.errors import CrmValidationError, detail, flush_or_refuse
@@ -15,7 +15,6 @@ from portal.crm.firm_data import (
 from portal.crm.models import Client, ClientGroup, Contact, client_group_members
 from portal.crm.queries import (
     client_field_rules,
-    client_link_ids,
     client_page,
     get_client,
     get_client_field,
@@ -27,12 +26,12 @@ from portal.crm.queries import (
 )
 from portal.crm.schemas import ClientCreate, ContactCreate
 from portal.crm.serializers import (
+    CLIENT_JSON,
+    CONTACT_JSON,
     client_field_to_out,
     client_group_to_out,
     client_to_out,
-    clients_json,
     contact_to_out,
-    contacts_json,
     member_to_out,
 )
 from portal.extensions import db
@@ -40,26 +39,12 @@ from portal.ids import new_id, utcnow
 
 __all__ = [
     "CrmValidationError", "client_field_to_out", "client_group_to_out",
-    "client_page", "client_page_json", "client_to_out", "contact_to_out", "contacts_json",
+    "CLIENT_JSON", "CONTACT_JSON", "client_page", "client_to_out", "contact_to_out",
     "create_client", "create_client_field", "create_client_group", "create_contact",
     "delete_client_field", "delete_client_group", "get_client", "get_client_field",
     "get_client_group", "get_contact", "group_client_counts",
     "list_client_fields", "list_client_groups", "member_to_out",
 ]
-
-def client_page_json(rows: list, page_query: Select) -> bytes:
-    """A page of plain client rows as a JSON array, their linked ids fetched for all at once
-    (`page_query` is the query that selected the rows)."""
-    ids = page_query.with_only_columns(Client.__table__.c.id)
-    groups, contacts = client_link_ids([row.id for row in rows], ids)
-    clients, columns = [], rows[0]._fields if rows else ()
-    for row in rows:
-        client = dict(zip(columns, row, strict=True))
-        client["fields"] = row.fields or {}
-        client["group_ids"], client["contacts"] = groups[row.id], contacts[row.id]
-        clients.append(client)
-    return clients_json(clients)
-
 
 PRIMARY_TAKEN = "This client already has a primary contact."
 

@@ -6,7 +6,7 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from portal.crm import service as crm
 from portal.crm.schemas import ClientOut
@@ -314,3 +314,16 @@ def test_a_rolled_key_after_its_grace_period_is_named_rolled_even_with_a_wrong_s
     wrong = ("x" if pair.secret[0] != "x" else "y") + pair.secret[1:]
     assert verify_credentials(pair.key.api_key, wrong).failure is AuthFailure.KEY_ROLLED
     assert verify_credentials(pair.key.api_key, pair.secret).failure is AuthFailure.KEY_ROLLED
+
+
+def test_the_row_json_of_each_schema_has_its_own_statement_cache_key(client, pair, world):
+    """The row JSON is cached under its schema's name, not by walking it: clients and contacts
+    must never share a compiled statement."""
+    keys = {select(row)._generate_cache_key().key for row in (crm.CLIENT_JSON, crm.CONTACT_JSON)}
+    assert len(keys) == 2
+    owner = new_client(world.firm, name="Owner")
+    new_contact(world.firm, owner, name="Ann")
+    headers = pair_headers(pair)
+    for _ in range(2):
+        assert client.get(f"{API}/contacts", headers=headers).json["data"][0]["name"] == "Ann"
+        assert client.get(f"{API}/clients", headers=headers).json["data"][0]["name"] == "Owner"

@@ -6,6 +6,7 @@ import time
 from contextlib import contextmanager
 
 import pytest
+from flask import current_app
 from sqlalchemy import event, select
 
 from portal.crm import service as crm
@@ -42,17 +43,24 @@ def pair(world):
 
 @contextmanager
 def statements():
-    """The SQL statements the app sends meanwhile."""
+    """The SQL statements the app sends meanwhile, through its engine or the key cache's own
+    connection (which reads keys when the cached row is out of date)."""
     sent: list[str] = []
 
     def record(_conn, _cursor, statement, *_args):
         sent.append(statement)
 
+    cache = current_app.extensions.get("api_key_cache")
+    watcher = cache._state().connection if cache else None
     event.listen(db.engine, "before_cursor_execute", record)
+    if watcher is not None:
+        watcher.set_trace_callback(sent.append)
     try:
         yield sent
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
+        if watcher is not None:
+            watcher.set_trace_callback(None)
 
 
 def key_reads(sent: list[str]) -> list[str]:
@@ -327,3 +335,25 @@ def test_the_row_json_of_each_schema_has_its_own_statement_cache_key(client, pai
     for _ in range(2):
         assert client.get(f"{API}/contacts", headers=headers).json["data"][0]["name"] == "Ann"
         assert client.get(f"{API}/clients", headers=headers).json["data"][0]["name"] == "Owner"
+
+
+def test_a_key_read_on_the_cache_connection_equals_the_session_read(app, pair, world):
+    """The cache reads keys on its own sqlite3 connection with the same compiled query; every
+    value must come out typed as SQLAlchemy types it (dates, datetimes, booleans)."""
+    if not sqlite_path(app):
+        pytest.skip("SQLite only")
+    from datetime import timedelta
+
+    from portal.public_api.verification import read_key_row
+
+    key = db.session.get(ApiKey, pair.key.id)
+    now = crm.utcnow()
+    key.last_used_at, key.retires_at = now, now + timedelta(hours=1)
+    key.expires_on, key.ip_allowlist = now.date() + timedelta(days=9), "10.0.0.0/8"
+    world.firm.api_read_limit, world.firm.api_write_limit = 120, 60
+    db.session.commit()
+    cache = app.extensions["api_key_cache"]
+    plain = cache.lookup(pair.key.api_key, lambda _key: pytest.fail("read on the session"))
+    assert plain == read_key_row(pair.key.api_key)
+    assert plain.firm.api_app_active is True and plain.expires_on == key.expires_on
+    assert plain.retires_at == key.retires_at and plain.saved_at is not None

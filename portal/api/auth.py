@@ -10,6 +10,7 @@ from datetime import timedelta
 from flask import current_app, g, request
 from sqlalchemy import or_, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from portal.api import tokens
 from portal.extensions import db
@@ -95,8 +96,9 @@ def touch_last_used() -> None:
             .values(last_used_at=now)
         )
         db.session.commit()
-    except OperationalError as error:
-        # The answer is ready: a database locked for writes must not turn it into an error.
+    except (OperationalError, PoolTimeoutError) as error:
+        # The answer is ready: a database locked for writes, or no pooled connection free in
+        # time, must not turn it into an error.
         db.session.rollback()
         current_app.logger.warning("Could not record last use of key %s: %s", key_id,
                                    type(getattr(error, "orig", error)).__name__)

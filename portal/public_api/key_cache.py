@@ -20,9 +20,10 @@ import weakref
 from collections.abc import Callable
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import Dialect, Select, event
 
 from portal.extensions import db
+from portal.public_api.verification import KEY_BY_API_KEY, key_row
 
 MAX_ROWS = 10_000
 
@@ -30,8 +31,9 @@ MAX_ROWS = 10_000
 class KeyRowCache:
     """Per-thread rows keyed by public API key, each tagged with the version it was read at."""
 
-    def __init__(self, database_path: str):
+    def __init__(self, database_path: str, reader: "PlainReader"):
         self._path = database_path
+        self._reader = reader
         self._local = threading.local()
         self._generation = 0
         # Weak: a thread that ends (the dev server starts one per request) takes its state and
@@ -40,7 +42,8 @@ class KeyRowCache:
         self._states_lock = threading.Lock()
 
     def lookup(self, api_key: str, read: Callable):
-        """The cached row when nothing was committed since it was read; else read() afresh."""
+        """The cached row when nothing was committed since it was read; else the row afresh,
+        through the watcher connection (read() when that connection is unusable)."""
         state = self._state()
         version = state.version()
         if version is None:
@@ -50,7 +53,14 @@ class KeyRowCache:
             return cached[1]
         # The version was taken before the read: a commit racing with it changes the version
         # again, so the row can only be re-read too often, never trusted for too long.
-        row = read(api_key)
+        try:
+            # Every write makes the next request read its key again (a busy API writes a lot):
+            # on the watcher's own connection that costs tens of microseconds, not a query
+            # through the session.
+            row = self._reader.first(state.connection, value=api_key)
+        except sqlite3.Error:
+            state.close()
+            return read(api_key)
         if row is not None:  # unknown keys are not remembered: guessing must not fill memory
             if len(state.rows) >= MAX_ROWS:
                 state.rows.clear()
@@ -74,6 +84,32 @@ class KeyRowCache:
             self._generation += 1
         for state in states:
             state.close()
+
+
+class PlainReader:
+    """A Core query compiled once for SQLite and run on a plain sqlite3 connection; its values
+    are converted by the columns' own result processors, as SQLAlchemy would convert them."""
+
+    def __init__(self, query: Select, dialect: Dialect, make_row: Callable):
+        compiled = query.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.parameter_names = compiled.positiontup
+        self.processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in query.selected_columns
+        ]
+        self.make_row = make_row
+
+    def first(self, connection: sqlite3.Connection, **parameters):
+        values = [parameters[name] for name in self.parameter_names]
+        # fetchall: a statement left unfinished would hold a read snapshot (and its lock)
+        rows = connection.execute(self.sql, values).fetchall()
+        if not rows:
+            return None
+        return self.make_row([
+            value if convert is None or value is None else convert(value)
+            for convert, value in zip(self.processors, rows[0], strict=True)
+        ])
 
 
 class _ThreadState:
@@ -115,5 +151,6 @@ def install_key_cache(app: Flask) -> None:
     url = engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return
-    cache = app.extensions["api_key_cache"] = KeyRowCache(url.database)
+    reader = PlainReader(KEY_BY_API_KEY, engine.dialect, key_row)
+    cache = app.extensions["api_key_cache"] = KeyRowCache(url.database, reader)
     event.listen(engine, "engine_disposed", lambda _engine: cache.close())

@@ -85,14 +85,14 @@ _FIRM_COLUMNS = [getattr(Firm.__table__.c, name).label(f"firm_{name}")
 _KEY_ROWS = select(*_KEY_COLUMNS, *_FIRM_COLUMNS).join_from(
     ApiKey.__table__, Firm.__table__, ApiKey.__table__.c.firm_id == Firm.__table__.c.id
 )
-_BY_API_KEY = _KEY_ROWS.where(ApiKey.__table__.c.api_key == bindparam("value"))
+KEY_BY_API_KEY = _KEY_ROWS.where(ApiKey.__table__.c.api_key == bindparam("value"))
 _BY_ID = _KEY_ROWS.where(ApiKey.__table__.c.id == bindparam("value"))
 _FIRM_WIDTH = len(_FIRM_COLUMNS)
 
 
 def read_key_row(api_key: str) -> KeyRow | None:
     """The key with this public API key, straight from the database."""
-    return _read(_BY_API_KEY, api_key)
+    return _read(KEY_BY_API_KEY, api_key)
 
 
 def read_key_row_by_id(key_id: str) -> KeyRow | None:
@@ -102,9 +102,12 @@ def read_key_row_by_id(key_id: str) -> KeyRow | None:
 
 def _read(query, value: str) -> KeyRow | None:
     row = db.session.connection().execute(query, {"value": value}).first()
-    if row is None:
-        return None
-    return KeyRow(*row[:-_FIRM_WIDTH], FirmRow(*row[-_FIRM_WIDTH:]))
+    return None if row is None else key_row(row)
+
+
+def key_row(values) -> KeyRow:
+    """A KeyRow from the values of a row of the key queries above."""
+    return KeyRow(*values[:-_FIRM_WIDTH], FirmRow(*values[-_FIRM_WIDTH:]))
 
 
 def find_key(api_key: str) -> KeyRow | None:

@@ -90,10 +90,8 @@ def _engine_options(app: Flask) -> dict:
     options.setdefault("json_serializer", stored_json)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": 15})
-    else:
-        # A pooled connection the server dropped (restart, failover) is replaced before use
-        # instead of failing a request: the app recovers from an outage without a restart.
-        options.setdefault("pool_pre_ping", True)
+    # Other databases: a pooled connection the server dropped is replaced before use (see
+    # portal/database.py), without pool_pre_ping's round trip per request.
     return options
 
 

@@ -100,7 +100,8 @@ def database_unavailable(error: Exception) -> bool:
 
 def _database_error(error: SQLAlchemyError):
     """503 with Retry-After while the database is unavailable; the next request tries again
-    (SQLAlchemy drops broken connections from its pool, and pool_pre_ping tests the rest)."""
+    (SQLAlchemy drops broken connections from its pool, and checkouts replace the ones the
+    server closed: portal/database.py)."""
     if not database_unavailable(error):
         return _unexpected_error(error)
     _rollback()

@@ -87,7 +87,8 @@ def _scalar(element, compiler, **kw):
 
 
 @compiles(json_scalar, "postgresql")
-def _scalar_pg(element, compiler, **kw):
+@compiles(json_bool, "postgresql")
+def _to_json_pg(element, compiler, **kw):
     return f"coalesce(CAST(to_json({_args(element, compiler, **kw)}) AS TEXT), 'null')"
 
 
@@ -95,11 +96,6 @@ def _scalar_pg(element, compiler, **kw):
 def _bool(element, compiler, **kw):
     column = _args(element, compiler, **kw)
     return f"json(CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END)"
-
-
-@compiles(json_bool, "postgresql")
-def _bool_pg(element, compiler, **kw):
-    return f"coalesce(CAST(to_json({_args(element, compiler, **kw)}) AS TEXT), 'null')"
 
 
 @compiles(json_embedded)

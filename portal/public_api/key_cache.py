@@ -6,7 +6,8 @@ committed since it was last asked (https://www.sqlite.org/pragma.html#pragma_dat
 row read after version V is reused only while the version is still V, so any commit (a key
 deleted, rolled or edited, the app deactivated, a rate limit changed, by this process or any
 other) makes the very next request read the row again: revocation stays immediate in every
-worker, and a quiet database pays no query per request.
+worker, and a quiet database pays no query per request. A busy one commits all the time, so
+that re-read runs on the cache's own sqlite3 connection (PlainReader), not through the session.
 
 Other backends have no such counter, so there every request reads the row (create_app installs
 no cache). Expiry and grace periods are checked on the row per request, so time passing needs no

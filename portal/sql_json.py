@@ -142,7 +142,8 @@ def json_row(schema: type[BaseModel], columns: ColumnCollection, **computed) -> 
     The schema stays the allow-list: a column it does not name is never written."""
     pairs = []
     for name in schema.model_fields:
-        assert name.isidentifier()  # written into the SQL as a literal key
+        if not name.isidentifier():  # written into the SQL as a literal key
+            raise ValueError(f"{schema.__name__}.{name} is not a plain field name")
         value = computed.pop(name, None)
         if value is None:
             value = columns[name]
@@ -169,8 +170,9 @@ class _KeyedBySchema(ColumnElement):
     _traverse_internals = [("schema_name", InternalTraversal.dp_string)]
 
     def __init__(self, schema: type[BaseModel], expression: ColumnElement):
-        # A bound value would be hidden from the cache key along with the rest.
-        assert not any(isinstance(e, BindParameter) for e in iterate(expression))
+        if any(isinstance(element, BindParameter) for element in iterate(expression)):
+            # A bound value would be hidden from the cache key along with the rest.
+            raise ValueError("a row's JSON expression must not hold bound values")
         self.schema_name = f"{schema.__module__}.{schema.__qualname__}"
         self.rendered = expression
         self.type = expression.type

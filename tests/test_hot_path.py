@@ -357,3 +357,15 @@ def test_a_key_read_on_the_cache_connection_equals_the_session_read(app, pair, w
     assert plain == read_key_row(pair.key.api_key)
     assert plain.firm.api_app_active is True and plain.expires_on == key.expires_on
     assert plain.retires_at == key.retires_at and plain.saved_at is not None
+
+
+def test_a_row_json_expression_refuses_bound_values():
+    """Its cache key is the schema's name alone, so a bound value would be silently reused."""
+    from sqlalchemy import literal
+
+    from portal.crm.models import Contact
+    from portal.crm.schemas import ContactOut
+    from portal.sql_json import json_row
+
+    with pytest.raises(ValueError, match="bound values"):
+        json_row(ContactOut, Contact.__table__.c, job_title=literal("CFO"))

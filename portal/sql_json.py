@@ -139,7 +139,8 @@ def json_row(schema: type[BaseModel], columns: ColumnCollection, **computed) -> 
     """One row as `schema` shows it: its fields, in its order, from the columns of the same
     names (datetimes as ISO seconds with Z, booleans as true/false) or from `computed`.
 
-    The schema stays the allow-list: a column it does not name is never written."""
+    The schema stays the allow-list: a column it does not name is never written. Build one
+    per schema, once (at import): the statement cache knows it by the schema's name."""
     pairs = []
     for name in schema.model_fields:
         if not name.isidentifier():  # written into the SQL as a literal key

@@ -61,13 +61,41 @@ class json_array_of(FunctionElement):  # noqa: N801
         super().__init__(query.with_only_columns(column.label("value")).scalar_subquery())
 
 
-def _args(element, compiler, **kw) -> str:
-    return compiler.process(element.clauses, **kw)
+_TO_JSON_PG = "coalesce(CAST(to_json({0}) AS TEXT), 'null')"
+# What each construct becomes, as (SQLite, PostgreSQL); {0} is its compiled argument.
+_SQL = {
+    json_object: ("json_object({0})", None),  # PostgreSQL: _object_pg below
+    json_scalar: ("{0}", _TO_JSON_PG),  # SQLite's json_object quotes and escapes it
+    json_bool: ("json(CASE WHEN {0} THEN 'true' WHEN NOT {0} THEN 'false' END)", _TO_JSON_PG),
+    json_embedded: (
+        "json(coalesce({0}, '{{}}'))",
+        "coalesce(CAST({0} AS TEXT), '{{}}')",
+    ),
+    json_iso_seconds_z: (
+        # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff'.
+        "(substr({0}, 1, 10) || 'T' || substr({0}, 12, 8) || 'Z')",
+        """coalesce('"' || to_char({0}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '"', 'null')""",
+    ),
+    json_array_of: (
+        # An aggregate reads a FROM subquery in the subquery's order (SQLite does not flatten
+        # an ORDER BY subquery into an aggregate); json_group_array has no ORDER BY of its own
+        # before SQLite 3.44.
+        "(SELECT json_group_array(value) FROM {0})",
+        "CAST(array_to_json(ARRAY{0}) AS TEXT)",
+    ),
+}
 
 
-@compiles(json_object)
-def _object(element, compiler, **kw):
-    return f"json_object({_args(element, compiler, **kw)})"
+def _compiles_to(sql: str):
+    def compile_construct(element, compiler, **kw):
+        return sql.format(compiler.process(element.clauses, **kw))
+    return compile_construct
+
+
+for _construct, (_sqlite, _postgresql) in _SQL.items():
+    compiles(_construct)(_compiles_to(_sqlite))
+    if _postgresql:
+        compiles(_construct, "postgresql")(_compiles_to(_postgresql))
 
 
 @compiles(json_object, "postgresql")
@@ -79,60 +107,6 @@ def _object_pg(element, compiler, **kw):
         name = key.name.strip("'")
         pieces.append(f"""'"{name}":' || {compiler.process(value, **kw)}""")
     return "('{' || " + " || ',' || ".join(pieces) + " || '}')"
-
-
-@compiles(json_scalar)
-def _scalar(element, compiler, **kw):
-    return _args(element, compiler, **kw)  # json_object quotes and escapes it
-
-
-@compiles(json_scalar, "postgresql")
-@compiles(json_bool, "postgresql")
-def _to_json_pg(element, compiler, **kw):
-    return f"coalesce(CAST(to_json({_args(element, compiler, **kw)}) AS TEXT), 'null')"
-
-
-@compiles(json_bool)
-def _bool(element, compiler, **kw):
-    column = _args(element, compiler, **kw)
-    return f"json(CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END)"
-
-
-@compiles(json_embedded)
-def _embedded(element, compiler, **kw):
-    return f"json(coalesce({_args(element, compiler, **kw)}, '{{}}'))"
-
-
-@compiles(json_embedded, "postgresql")
-def _embedded_pg(element, compiler, **kw):
-    return f"coalesce(CAST({_args(element, compiler, **kw)} AS TEXT), '{{}}')"
-
-
-@compiles(json_iso_seconds_z)
-def _iso(element, compiler, **kw):
-    # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff'.
-    column = _args(element, compiler, **kw)
-    return f"(substr({column}, 1, 10) || 'T' || substr({column}, 12, 8) || 'Z')"
-
-
-@compiles(json_iso_seconds_z, "postgresql")
-def _iso_pg(element, compiler, **kw):
-    column = _args(element, compiler, **kw)
-    return f"""coalesce('"' || to_char({column}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '"', 'null')"""
-
-
-@compiles(json_array_of)
-def _array(element, compiler, **kw):
-    # An aggregate reads a FROM subquery in the subquery's order (SQLite does not flatten an
-    # ORDER BY subquery into an aggregate); json_group_array has no ORDER BY of its own before
-    # SQLite 3.44.
-    subquery = _args(element, compiler, **kw)
-    return f"(SELECT json_group_array(value) FROM {subquery})"  # noqa: S608 (compiled SQL)
-
-
-@compiles(json_array_of, "postgresql")
-def _array_pg(element, compiler, **kw):
-    return f"CAST(array_to_json(ARRAY{_args(element, compiler, **kw)}) AS TEXT)"
 
 
 def json_row(schema: type[BaseModel], columns: ColumnCollection, **computed) -> ColumnElement:

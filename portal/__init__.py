@@ -29,7 +29,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     _configure(app, test_config)
     # JSON as the Out schemas order it (id, name, ... rather than alphabetical) and as UTF-8:
-    # the same as the list pages pydantic serialises, so an object reads alike everywhere.
+    # the same as the list pages the database writes (portal/sql_json.py), so an object reads
+    # alike everywhere.
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     configure_deployment(app, test_config)  # PORTAL_ENV checks, TRUSTED_PROXIES

@@ -9,10 +9,10 @@ from datetime import timedelta
 
 from flask import current_app, g, request
 from sqlalchemy import or_, update
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.api import tokens
+from portal.errors import database_unavailable
 from portal.extensions import db
 from portal.ids import utcnow
 from portal.public_api.models import ApiKey
@@ -96,9 +96,11 @@ def touch_last_used() -> None:
             .values(last_used_at=now)
         )
         db.session.commit()
-    except (OperationalError, PoolTimeoutError) as error:
-        # The answer is ready: a database locked for writes, or no pooled connection free in
-        # time, must not turn it into an error.
+    except SQLAlchemyError as error:
+        if not database_unavailable(error):
+            raise
+        # The answer is ready: a database locked, down or out of pooled connections must not
+        # turn it into an error.
         db.session.rollback()
         current_app.logger.warning("Could not record last use of key %s: %s", key_id,
                                    type(getattr(error, "orig", error)).__name__)

@@ -15,8 +15,9 @@ import time
 import click
 from flask import Flask, current_app
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 
+from portal.errors import database_unavailable
 from portal.extensions import db
 from portal.ids import utcnow
 from portal.public_api.models import ApiKey
@@ -49,7 +50,8 @@ class RetirementSweeper:
         return time.monotonic() >= self._next
 
     def sweep(self, app: Flask) -> None:
-        """Wipe what is due, in a transaction of its own; never raises."""
+        """Wipe what is due, in a transaction of its own; an unavailable database is only
+        logged (the next interval tries again)."""
         if not self._lock.acquire(blocking=False):
             return  # another thread of this process is sweeping
         try:
@@ -63,8 +65,9 @@ class RetirementSweeper:
         try:
             with db.engine.begin() as connection:
                 wiped = wipe_retired_secrets(connection)
-        except OperationalError as error:
-            # Locked or unreachable: the next interval tries again.
+        except SQLAlchemyError as error:
+            if not database_unavailable(error):
+                raise
             current_app.logger.warning("Could not wipe retired API key secrets: %s",
                                        type(getattr(error, "orig", error)).__name__)
             return

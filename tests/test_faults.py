@@ -236,7 +236,9 @@ def test_dropped_connections_are_replaced_before_use(app, client, world, monkeyp
     try:
         with killer.connect() as connection:
             killed = connection.execute(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                # With a timeout, pg_terminate_backend waits until the backend has exited (as
+                # after a restart): without it, the next request could race a dying backend.
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )).scalar_one()
     finally:

@@ -10,6 +10,7 @@ from portal.config_checks import configure_deployment
 from portal.database import configure_connections
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.keyring import init_keyring
+from portal.plain_reads import install_plain_reads
 from portal.public_api.key_cache import install_key_cache
 from portal.public_api.retirement import install_retirement_sweeper
 from portal.sessions import PortalSessionInterface
@@ -103,6 +104,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     configure_connections(app)
+    install_plain_reads(app)
     install_key_cache(app)
     install_retirement_sweeper(app)
     init_keyring(app)

@@ -13,9 +13,8 @@ import json
 from pydantic import BaseModel
 from sqlalchemy import Boolean, ColumnCollection, DateTime, Select, Text, literal_column
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.sql.visitors import InternalTraversal, iterate
 
 
 class json_object(FunctionElement):  # noqa: N801 (lower case like the SQL it becomes)
@@ -113,8 +112,7 @@ def json_row(schema: type[BaseModel], columns: ColumnCollection, **computed) -> 
     """One row as `schema` shows it: its fields, in its order, from the columns of the same
     names (datetimes as ISO seconds with Z, booleans as true/false) or from `computed`.
 
-    The schema stays the allow-list: a column it does not name is never written. Build one
-    per schema, once (at import): the statement cache knows it by the schema's name."""
+    The schema stays the allow-list: a column it does not name is never written."""
     pairs = []
     for name in schema.model_fields:
         if not name.isidentifier():  # written into the SQL as a literal key
@@ -131,35 +129,7 @@ def json_row(schema: type[BaseModel], columns: ColumnCollection, **computed) -> 
         pairs += [literal_column(f"'{name}'"), value]
     if computed:
         raise ValueError(f"{schema.__name__} has no field {', '.join(computed)}")
-    return _KeyedBySchema(schema, json_object(*pairs)).label("json")
-
-
-class _KeyedBySchema(ColumnElement):
-    """A row's JSON expression whose statement-cache key is its schema's name.
-
-    SQLAlchemy keys its compiled-statement cache by walking every element of a statement on
-    each execution; for a row of fifteen expressions and two subqueries that walk was 7 % of a
-    list request. The expression is fixed per schema, so the schema names it."""
-
-    inherit_cache = True
-    _traverse_internals = [("schema_name", InternalTraversal.dp_string)]
-
-    def __init__(self, schema: type[BaseModel], expression: ColumnElement):
-        if any(isinstance(element, BindParameter) for element in iterate(expression)):
-            # A bound value would be hidden from the cache key along with the rest.
-            raise ValueError("a row's JSON expression must not hold bound values")
-        self.schema_name = f"{schema.__module__}.{schema.__qualname__}"
-        self.rendered = expression
-        self.type = expression.type
-
-    @property
-    def _from_objects(self):
-        return self.rendered._from_objects
-
-
-@compiles(_KeyedBySchema)
-def _keyed(element, compiler, **kw):
-    return compiler.process(element.rendered, **kw)
+    return json_object(*pairs).label("json")
 
 
 def stored_json(value) -> str:

@@ -322,6 +322,7 @@ def test_unknown_parameter_on_a_single_object_is_ignored(get, seed):
     ("_", {"Cedar 100%_done"}),
     ("0%_", {"Cedar 100%_done"}),
     ("&", {"birch & Co"}),
+    ("/", set()),  # the escape character itself is matched literally too
     ("Zürich", {"Élan Zürich"}),
     ("nothing like it", set()),
 ])
@@ -374,6 +375,53 @@ def test_status_filter(get, seed):
     assert inactive == {seed.birch.id, seed.annex.id}
     active = {item["id"] for item in get("/clients", status="active").json["data"]}
     assert active == {c.id for c in seed.clients} - inactive
+
+
+# Every shape of a list statement (sort x cursor x filters) is compiled once and reused; each
+# must select exactly the rows the ORM query with the same conditions selects.
+SHAPE_FILTERS = {"q": "al", "created_since": iso_z(T0 + timedelta(days=31)),
+                 "updated_since": iso_z(T0 + timedelta(days=61)), "status": "active"}
+
+
+@pytest.mark.parametrize("sort", ["created_at", "-created_at", "name", "updated_at"])
+def test_every_list_shape_selects_what_the_orm_query_selects(get, seed, sort):
+    import itertools
+
+    from werkzeug.datastructures import MultiDict
+
+    from portal.api.pagination import apply_keyset, encode_cursor, parse_list_params
+
+    column = sort.lstrip("-")
+    start = _db_order(Client, seed.tenants.firm.id, getattr(Client, column),
+                      sort.startswith("-"))[1]
+    start_row = db.session.get(Client, start)
+    cursor = encode_cursor(sort, getattr(start_row, column), start_row.id)
+    names = [*SHAPE_FILTERS, "cursor"]
+    for given in itertools.chain.from_iterable(
+        itertools.combinations(names, n) for n in range(len(names) + 1)
+    ):
+        params = {name: SHAPE_FILTERS.get(name, cursor) for name in given}
+        parsed = parse_list_params(MultiDict(params | {"sort": sort, "limit": "100"}),
+                                   statuses=("active", "inactive"))
+        query = select(Client.id).where(Client.firm_id == seed.tenants.firm.id)
+        if parsed.q:
+            query = query.where(Client.name.icontains(parsed.q, autoescape=True))
+        if parsed.created_since:
+            query = query.where(Client.created_at >= parsed.created_since)
+        if parsed.updated_since:
+            query = query.where(Client.updated_at >= parsed.updated_since)
+        if parsed.status:
+            query = query.where(Client.status == parsed.status)
+        expected = list(db.session.execute(apply_keyset(query, Client, parsed)).scalars())
+        assert ids(get("/clients", sort=sort, limit=100, **params)) == expected, given
+
+
+def test_contacts_of_one_client_with_a_cursor(get, seed):
+    first = get("/contacts", client_id=seed.alder.id, limit=1)
+    assert ids(first) == [seed.mari.id]
+    rest = get("/contacts", client_id=seed.alder.id, limit=1,
+               cursor=first.json["meta"]["next_cursor"])
+    assert ids(rest) == [seed.jaan.id] and rest.json["meta"]["has_more"] is False
 
 
 # --- sorts --------------------------------------------------------------------------------------

@@ -3,14 +3,14 @@
 from collections.abc import Callable
 
 from flask import g, request
-from sqlalchemy import ColumnCollection, Select
+from sqlalchemy import Select
 
+from portal.api.page_queries import JsonRows
 from portal.api.pagination import (
     ParamError,
     apply_keyset,
     page_of,
     parse_list_params,
-    sort_column,
 )
 from portal.api.responses import list_response, list_response_from_json
 from portal.extensions import db
@@ -19,18 +19,15 @@ from portal.extensions import db
 def list_resource(
     query: Select,
     model,
-    to_out: Callable | None = None,
+    to_out: Callable,
     *,
     statuses: tuple[str, ...] = (),
     sorts: tuple[str, ...] | None = None,
     status_filter: Callable | None = None,
     extra_params: tuple[str, ...] = (),
 ):
-    """Answer GET /<resource>: the firm's rows, filtered, one keyset page at a time.
-
-    `model` is a mapped class (rows are ORM objects, turned into data by `to_out`) or, for the
-    busiest lists, a table's columns: then `query` selects each row's JSON as written by the
-    database (a `json_row`), and the page is those texts joined (see portal/sql_json.py)."""
+    """Answer GET /<resource>: the firm's rows (ORM objects of `model`, turned into data by
+    `to_out`), filtered, one keyset page at a time."""
     kwargs = {"statuses": statuses, "extra": extra_params}
     if sorts:
         kwargs["sorts"] = sorts
@@ -49,11 +46,16 @@ def list_resource(
             status_filter(params.status) if status_filter else model.status == params.status
         )
     query = apply_keyset(query, model, params)
-    if isinstance(model, ColumnCollection):
-        # The next cursor is made of the last row's sort value and id.
-        query = query.add_columns(model.id, sort_column(model, params.sort))
-        rows, cursor = page_of(db.session.execute(query).all(), model, params)
-        page = "[" + ",".join(row.json for row in rows) + "]"
-        return list_response_from_json(page.encode(), params.limit, cursor)
     rows, cursor = page_of(list(db.session.execute(query).scalars()), model, params)
     return list_response([to_out(row) for row in rows], params.limit, cursor)
+
+
+def list_json_resource(rows: JsonRows, *, statuses: tuple[str, ...] = (),
+                       filters: dict[str, str] | None = None):
+    """Answer GET /<resource> for a resource whose rows the database writes as JSON: the
+    same parameters, filters and pages as list_resource; `filters` holds the values of the
+    resource's own filters that were given (see JsonRows)."""
+    params = parse_list_params(request.args, statuses=statuses, extra=rows.filters)
+    items, cursor = rows.page(g.firm_id, params, filters or {})
+    page = "[" + ",".join(items) + "]"
+    return list_response_from_json(page.encode(), params.limit, cursor)

@@ -117,14 +117,23 @@ def sort_column(model, sort: str):
 
 def apply_keyset(query: Select, model, params: ListParams) -> Select:
     """Order by (sort column, id) and start after the cursor's row; fetch one extra row."""
-    column = sort_column(model, params.sort)
-    descending = params.sort.startswith("-")
     if params.after is not None:
-        position = tuple_(column, model.id)
-        bound = tuple_(*params.after)
-        query = query.where(position < bound if descending else position > bound)
-    order = (column.desc(), model.id.desc()) if descending else (column.asc(), model.id.asc())
-    return query.order_by(*order).limit(params.limit + 1)
+        query = query.where(keyset_after(model, params.sort, *params.after))
+    return query.order_by(*keyset_order(model, params.sort)).limit(params.limit + 1)
+
+
+def keyset_after(model, sort: str, value, row_id):
+    """Rows after (value, row_id) in the sort order: values, or bound parameters for them."""
+    position = tuple_(sort_column(model, sort), model.id)
+    bound = tuple_(value, row_id)
+    return position < bound if sort.startswith("-") else position > bound
+
+
+def keyset_order(model, sort: str) -> tuple:
+    column = sort_column(model, sort)
+    if sort.startswith("-"):
+        return column.desc(), model.id.desc()
+    return column.asc(), model.id.asc()
 
 
 def page_of(rows: list, model, params: ListParams) -> tuple[list, str | None]:

@@ -1,7 +1,8 @@
 """Checking an API key + secret: the JSON API's hot path.
 
-A key is read as one plain row (the key and its firm, no ORM identity map), so that a verified
-key can be remembered between requests by the key cache (portal/public_api/key_cache.py).
+A key is read as one plain row (the key and its firm, no ORM identity map, portal/plain_reads.py),
+so that a verified key can be remembered between requests by the key cache
+(portal/public_api/key_cache.py).
 """
 
 import enum
@@ -12,8 +13,8 @@ from datetime import date, datetime
 from flask import current_app
 from sqlalchemy import bindparam, select
 
+from portal import plain_reads
 from portal.accounts.models import Firm
-from portal.extensions import db
 from portal.ids import utcnow
 from portal.keyring import keyring
 from portal.public_api.models import ApiKey
@@ -101,12 +102,11 @@ def read_key_row_by_id(key_id: str) -> KeyRow | None:
 
 
 def _read(query, value: str) -> KeyRow | None:
-    row = db.session.connection().execute(query, {"value": value}).first()
-    return None if row is None else key_row(row)
-
-
-def key_row(values) -> KeyRow:
-    """A KeyRow from the values of a row of the key queries above."""
+    plain = plain_reads.compiled(query)
+    rows = plain_reads.fetch_all(plain, {"value": value})
+    if not rows:
+        return None
+    values = plain.typed(rows[0])
     return KeyRow(*values[:-_FIRM_WIDTH], FirmRow(*values[-_FIRM_WIDTH:]))
 
 

@@ -1,0 +1,182 @@
+"""Plain reads for the API's hot path: SQL compiled once, run without the session's machinery.
+
+A read through the session builds a statement, keys and looks up its compiled form, checks a
+connection out of the pool, turns each row into a typed Row and returns the connection at
+teardown: for a key lookup or a list page that is more than the database's own work.
+
+- PlainQuery compiles a Core query once, for one dialect, and converts values the way
+  SQLAlchemy would (the columns' own bind and result processors).
+- On SQLite, one SELECT needs no transaction of its own (it runs in one snapshot), so the key
+  cache (portal/public_api/key_cache.py) and the list pages (portal/api/page_queries.py) run
+  theirs on a connection each thread keeps open (ThreadConnections). Any sqlite3.Error closes
+  it; callers then read through the session, which reports the problem as every read does.
+"""
+
+import os
+import sqlite3
+import threading
+import weakref
+
+from flask import Flask, current_app
+from sqlalchemy import Dialect, Select, event
+
+from portal.extensions import db
+
+
+class ThreadConnections:
+    """One plain connection per thread (and per process: none may cross a fork)."""
+
+    def __init__(self, database_path: str):
+        self.path = database_path
+        self._local = threading.local()
+        self._generation = 0
+        # Weak: a thread that ends (the dev server starts one per request) takes its state and
+        # connection with it; close() reaches the states of threads still alive.
+        self._states: weakref.WeakSet[ThreadConnection] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    def current(self) -> "ThreadConnection":
+        state = getattr(self._local, "state", None)
+        if state is None or state.pid != os.getpid() or state.generation != self._generation:
+            # New thread, a worker forked after its parent used it, or the engine was
+            # disposed: a connection of its own.
+            state = self._local.state = ThreadConnection(self.path, self._generation)
+            with self._lock:
+                self._states.add(state)
+        return state
+
+    def fetch_all(self, sql: str, parameters) -> list[tuple]:
+        """Run one read; a sqlite3.Error closes the connection and is raised."""
+        state = self.current()
+        try:
+            # fetchall: a statement left unfinished would hold a read snapshot (and its lock)
+            return state.open().execute(sql, parameters).fetchall()
+        except sqlite3.Error:
+            state.close()
+            raise
+
+    def close(self) -> None:
+        """Close every thread's connection (with the engine's pool: nothing keeps the file
+        open)."""
+        with self._lock:
+            states, self._states = list(self._states), weakref.WeakSet()
+            self._generation += 1
+        for state in states:
+            state.close()
+
+
+class ThreadConnection:
+    """A thread's connection, and what its users remember about it (`remembered`: cleared
+    with each new connection, since e.g. change counters of different connections differ)."""
+
+    def __init__(self, path: str, generation: int):
+        self.path = path
+        self.generation = generation
+        self.pid = os.getpid()
+        self.connection: sqlite3.Connection | None = None
+        self.remembered: dict = {}
+
+    def open(self) -> sqlite3.Connection:
+        if self.connection is None:
+            # Used only by its own thread; closed from another one by ThreadConnections.close().
+            self.connection = sqlite3.connect(self.path, timeout=1, check_same_thread=False)
+            self.remembered.clear()
+        return self.connection
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+        self.connection = None
+
+
+class PlainQuery:
+    """A Core query compiled once for a dialect, to run on its driver's connection: bound
+    values and results are converted by the columns' own processors, as SQLAlchemy would."""
+
+    def __init__(self, query: Select, dialect: Dialect):
+        compiled = query.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self._compiled = compiled
+        self._positional = compiled.positional
+        self._names = compiled.positiontup if compiled.positional else list(compiled.binds)
+        self._bind = {}
+        for name in self._names:
+            processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self._bind[name] = processor
+        self.result_processors = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in query.selected_columns
+        ]
+
+    def parameters(self, values: dict) -> tuple | dict:
+        """The driver's parameters (a tuple or a dict, as its paramstyle wants) for `values`."""
+        # With the query's own values (e.g. an OFFSET 0 that SQLite needs after a LIMIT).
+        given = self._compiled.construct_params(values)
+        converted = {
+            name: self._bind[name](given[name])
+            if name in self._bind and given[name] is not None else given[name]
+            for name in self._names
+        }
+        if self._positional:  # a name may appear twice in the SQL
+            return tuple(converted[name] for name in self._names)
+        return converted
+
+    def typed(self, row: tuple) -> list:
+        return [
+            value if convert is None or value is None else convert(value)
+            for convert, value in zip(self.result_processors, row, strict=True)
+        ]
+
+
+_COMPILED: dict[tuple, PlainQuery] = {}
+
+
+def compiled(query: Select) -> PlainQuery:
+    """`query` (built once, at import) compiled for the app's database, on first use."""
+    dialect = db.engine.dialect
+    plain = _COMPILED.get((query, dialect.name))
+    if plain is None:
+        plain = _COMPILED[query, dialect.name] = PlainQuery(query, dialect)
+    return plain
+
+
+def fetch_all(query: PlainQuery, values: dict) -> list:
+    """The rows of one SELECT, as the driver gives them (see PlainQuery.typed).
+
+    - SQLite: on the thread's plain connection; if that fails, through the session, which
+      reports the problem as every read does.
+    - Other databases: on a pooled connection in autocommit. One SELECT needs no transaction
+      of its own, so the read costs one round trip, not BEGIN, SELECT and ROLLBACK; SQLAlchemy
+      still wraps errors and replaces broken connections.
+    """
+    parameters = query.parameters(values)
+    extensions = current_app.extensions
+    connections = extensions.get("plain_sqlite")
+    if connections is not None:
+        try:
+            return connections.fetch_all(query.sql, parameters)
+        except sqlite3.Error:
+            pass
+    autocommit = extensions.get("autocommit_engine")
+    if autocommit is None:
+        return list(db.session.connection().exec_driver_sql(query.sql, parameters))
+    with autocommit.connect() as connection:
+        return list(connection.exec_driver_sql(query.sql, parameters))
+
+
+def install_plain_reads(app: Flask) -> None:
+    """Plain connections for a SQLite file (one in memory is per connection); autocommit
+    connections from the same pool for other databases."""
+    with app.app_context():
+        engine = db.engine
+    url = engine.url
+    if url.get_backend_name() != "sqlite":
+        app.extensions["autocommit_engine"] = engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+        return
+    if url.database in (None, "", ":memory:"):
+        return
+    connections = app.extensions["plain_sqlite"] = ThreadConnections(url.database)
+    event.listen(engine, "engine_disposed", lambda _engine: connections.close())

@@ -317,6 +317,64 @@ def test_an_unusable_plain_connection_falls_back_to_the_session(app, client, pai
     assert any("FROM clients" in statement for statement in sent)
 
 
+def broken_read(app):
+    from portal.plain_reads import PlainQuery
+    from portal.public_api.verification import KEY_BY_API_KEY
+
+    query = PlainQuery(KEY_BY_API_KEY, db.engine.dialect)
+    query.sql = query.sql.replace("api_keys", "no_such_table", 1)
+    return query
+
+
+def test_a_driver_error_in_an_autocommit_read_is_wrapped_as_sqlalchemy_wraps_it(app):
+    """PostgreSQL's plain reads run on the driver's cursor; the 503 handler and the logs must
+    still get SQLAlchemy's errors, and a healthy connection stays in the pool."""
+    from sqlalchemy.exc import ProgrammingError
+
+    from portal.plain_reads import PlainQuery, fetch_all
+    from portal.public_api.verification import KEY_BY_API_KEY
+
+    if app.extensions.get("autocommit_engine") is None:
+        pytest.skip("PostgreSQL only: SQLite reads on its own connection")
+    invalidated = []
+
+    def on_invalidate(*args):
+        invalidated.append(args)
+
+    event.listen(db.engine, "invalidate", on_invalidate)
+    try:
+        with pytest.raises(ProgrammingError, match="no_such_table") as raised:
+            fetch_all(broken_read(app), {"value": "k" * 32})
+        assert raised.value.connection_invalidated is False and invalidated == []
+        # The same pooled connection serves the next read.
+        assert fetch_all(PlainQuery(KEY_BY_API_KEY, db.engine.dialect),
+                         {"value": "k" * 32}) == []
+    finally:
+        event.remove(db.engine, "invalidate", on_invalidate)
+
+
+def test_a_lost_connection_in_an_autocommit_read_is_dropped_from_the_pool(app, monkeypatch):
+    from sqlalchemy.exc import DBAPIError
+
+    from portal.plain_reads import fetch_all
+
+    if app.extensions.get("autocommit_engine") is None:
+        pytest.skip("PostgreSQL only: SQLite reads on its own connection")
+    monkeypatch.setattr(db.engine.dialect, "is_disconnect", lambda *args: True)
+    invalidated = []
+
+    def on_invalidate(*args):
+        invalidated.append(args)
+
+    event.listen(db.engine, "invalidate", on_invalidate)
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            fetch_all(broken_read(app), {"value": "k" * 32})
+    finally:
+        event.remove(db.engine, "invalidate", on_invalidate)
+    assert raised.value.connection_invalidated is True and len(invalidated) == 1
+
+
 # --- the rate-limit storage -------------------------------------------------------------------
 
 
@@ -391,6 +449,7 @@ def test_a_plain_key_read_equals_the_sessions_read(app, pair, world):
         through_session)
     assert plain.firm.api_app_active is True and plain.expires_on == key.expires_on
     assert plain.retires_at == key.retires_at and plain.saved_at is not None
-    assert len(key_reads(sent)) == 1
+    if sqlite_path(app):  # PostgreSQL's plain reads use the driver's cursor: no engine events
+        assert len(key_reads(sent)) == 1
 
 

@@ -6,10 +6,11 @@ teardown: for a key lookup or a list page that is more than the database's own w
 
 - PlainQuery compiles a Core query once, for one dialect, and converts values the way
   SQLAlchemy would (the columns' own bind and result processors).
-- On SQLite, one SELECT needs no transaction of its own (it runs in one snapshot), so the key
-  cache (portal/public_api/key_cache.py) and the list pages (portal/api/page_queries.py) run
-  theirs on a connection each thread keeps open (ThreadConnections). Any sqlite3.Error closes
-  it; callers then read through the session, which reports the problem as every read does.
+- One SELECT needs no transaction of its own (it runs in one snapshot), so key reads
+  (portal/public_api/verification.py) and the client and contact pages
+  (portal/api/page_queries.py) run theirs without one: on SQLite on a connection each thread
+  keeps open (ThreadConnections), elsewhere on a pooled connection in autocommit (see
+  fetch_all).
 """
 
 import os

@@ -5,9 +5,7 @@ given. Their values are bound. Building a Select per request, letting SQLAlchemy
 up its compiled form and turning 101 rows into typed Row objects cost more than SQLite's own
 work for a page of 100 (measured in bench/RESULTS.md, session 4). So each shape is built and
 compiled once per process, with the same filters as every other list (portal/api/listing.py),
-and run as plain SQL: on SQLite on the thread's plain connection (portal/plain_reads.py), on
-other databases through the session (exec_driver_sql: SQLAlchemy still wraps errors and
-replaces broken connections).
+and run as a plain read (portal/plain_reads.py).
 """
 
 from dataclasses import dataclass, field

@@ -135,7 +135,8 @@ _COMPILED: dict[tuple, PlainQuery] = {}
 
 
 def compiled(query: Select) -> PlainQuery:
-    """`query` (built once, at import) compiled for the app's database, on first use."""
+    """`query` (built once and kept, e.g. at import) compiled for the app's database, on first
+    use."""
     dialect = db.engine.dialect
     plain = _COMPILED.get((query, dialect.name))
     if plain is None:

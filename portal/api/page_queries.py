@@ -10,7 +10,7 @@ and run as a plain read (portal/plain_reads.py).
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnCollection, ColumnElement, bindparam, select
+from sqlalchemy import ColumnCollection, ColumnElement, Select, bindparam, select
 
 from portal.api.pagination import (
     ListParams,
@@ -19,8 +19,7 @@ from portal.api.pagination import (
     keyset_order,
     sort_column,
 )
-from portal.extensions import db
-from portal.plain_reads import PlainQuery, fetch_all
+from portal.plain_reads import compiled, fetch_all
 
 
 @dataclass(frozen=True)
@@ -31,8 +30,9 @@ class JsonRows:
     row_json: ColumnElement
     columns: ColumnCollection
     filters: tuple[str, ...] = ()
-    # Compiled shapes by (dialect, shape): at most 4 sorts x 2^(filters + 5), filled lazily.
-    _compiled: dict = field(default_factory=dict, compare=False, repr=False)
+    # One statement per shape (at most 4 sorts x 2^(filters + 5)), built on first use;
+    # plain_reads.compiled compiles each once for the app's database.
+    _statements: dict = field(default_factory=dict, compare=False, repr=False)
 
     def page(self, firm_id: str, params: ListParams, filters: dict[str, str]):
         """The JSON texts of one page and the next page's cursor (None on the last page)."""
@@ -44,7 +44,7 @@ class JsonRows:
                 values["after"], values["after_id"] = value
             else:
                 values[name] = value
-        query = self._compiled_for(tuple(shape))
+        query = compiled(self._statement(tuple(shape)))
         rows = fetch_all(query, values)
         if len(rows) <= params.limit:
             return [row[0] for row in rows], None
@@ -52,15 +52,13 @@ class JsonRows:
         _json, row_id, value = query.typed(rows[params.limit - 1])
         return [row[0] for row in rows[: params.limit]], encode_cursor(params.sort, value, row_id)
 
-    def _compiled_for(self, shape: tuple[str, ...]) -> PlainQuery:
-        dialect = db.engine.dialect
-        compiled = self._compiled.get((dialect.name, shape))
-        if compiled is None:
-            compiled = PlainQuery(self._statement(shape), dialect)
-            self._compiled[dialect.name, shape] = compiled
-        return compiled
+    def _statement(self, shape: tuple[str, ...]) -> Select:
+        statement = self._statements.get(shape)
+        if statement is None:
+            statement = self._statements[shape] = self._build(shape)
+        return statement
 
-    def _statement(self, shape: tuple[str, ...]):
+    def _build(self, shape: tuple[str, ...]) -> Select:
         sort, *given = shape
         columns = self.columns
         column = sort_column(columns, sort)

@@ -1,14 +1,13 @@
 """Remembering API key rows between requests, for exactly as long as the database is unchanged.
 
-Reading a key costs a pooled connection and a query: most of what authentication costs. On
-SQLite, `PRAGMA data_version` answers in microseconds whether any other connection has
-committed since it was last asked (https://www.sqlite.org/pragma.html#pragma_data_version). A
-row read after version V is reused only while the version is still V, so any commit (a key
-deleted, rolled or edited, the app deactivated, a rate limit changed, by this process or any
-other) makes the very next request read the row again: revocation stays immediate in every
-worker, and a quiet database pays no query per request. A busy one commits all the time, so
-that re-read is a plain read (portal/plain_reads.py) on the same connection, not a query
-through the session.
+Reading a key is a query: most of what authentication costs. On SQLite, `PRAGMA data_version`
+answers in microseconds whether any other connection has committed since it was last asked
+(https://www.sqlite.org/pragma.html#pragma_data_version). A row read after version V is reused
+only while the version is still V, so any commit (a key deleted, rolled or edited, the app
+deactivated, a rate limit changed, by this process or any other) makes the very next request
+read the row again: revocation stays immediate in every worker, and a quiet database pays no
+query per request. A busy one commits all the time, so that re-read is a plain read
+(portal/plain_reads.py) on the same connection, not a query through the session.
 
 Other backends have no such counter, so there every request reads the row (create_app installs
 no cache). Expiry and grace periods are checked on the row per request, so time passing needs no

@@ -1,4 +1,4 @@
-"""Flask CLI commands: create-user, seed-demo."""
+"""Flask CLI commands: create-user, seed-demo (and the ones registered from elsewhere)."""
 
 import os
 import secrets
@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import Role, User
 from portal.accounts.service import AccountError, create_user
+from portal.crm.cli import refresh_list_json_command
 from portal.extensions import db
 from portal.public_api.cli import set_rate_limits_command
 from portal.seeding import seed_clients_command
@@ -23,6 +24,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(set_rate_limits_command)
     app.cli.add_command(seed_clients_command)
+    app.cli.add_command(refresh_list_json_command)
 
 
 @click.command("create-user")

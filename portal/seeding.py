@@ -13,6 +13,7 @@ import click
 from sqlalchemy import event
 
 from portal.accounts.service import get_or_create_firm
+from portal.crm.list_json import mark_changed
 from portal.extensions import db
 from portal.ids import utcnow
 
@@ -66,6 +67,7 @@ def insert_batch(firm_id: str, start: int, size: int, oldest: datetime) -> None:
         ))
     _executemany("clients", CLIENT_COLUMNS, clients)
     _executemany("contacts", CONTACT_COLUMNS, contacts)
+    mark_changed(db.session, client_ids)  # their list JSON is stored at commit
     db.session.commit()
 
 

@@ -11,6 +11,7 @@ and run as a plain read (portal/plain_reads.py).
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnCollection, ColumnElement, Select, bindparam, select
+from sqlalchemy.sql.functions import coalesce
 
 from portal.api.pagination import (
     ListParams,
@@ -30,6 +31,8 @@ class JsonRows:
     row_json: ColumnElement
     columns: ColumnCollection
     filters: tuple[str, ...] = ()
+    # A column that may hold row_json already written (NULL where not): read instead.
+    stored: ColumnElement | None = None
     # One statement per shape (at most 4 sorts x 2^(filters + 5)), built on first use;
     # plain_reads.compiled compiles each once for the app's database.
     _statements: dict = field(default_factory=dict, compare=False, repr=False)
@@ -62,7 +65,8 @@ class JsonRows:
         sort, *given = shape
         columns = self.columns
         column = sort_column(columns, sort)
-        query = select(self.row_json, columns.id, column).where(
+        row_json = self.row_json if self.stored is None else coalesce(self.stored, self.row_json)
+        query = select(row_json, columns.id, column).where(
             columns.firm_id == bindparam("firm_id")
         )
         for name in given:

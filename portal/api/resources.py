@@ -16,7 +16,7 @@ from portal.crm.schemas import ClientCreate, ClientOut, ContactCreate, ContactOu
 
 CLIENT_STATUSES = ("active", "inactive")
 # The busiest lists: each row leaves the database as JSON (see portal/api/page_queries.py).
-CLIENT_ROWS = JsonRows(crm.CLIENT_JSON, Client.__table__.c)
+CLIENT_ROWS = JsonRows(crm.CLIENT_JSON, Client.__table__.c, stored=Client.__table__.c.list_json)
 CONTACT_ROWS = JsonRows(crm.CONTACT_JSON, Contact.__table__.c, filters=("client_id",))
 CREATE_ERRORS = ("400", "401", "409", "413", "415", "422")
 CLIENT_ID_PARAM = {"name": "client_id", "in": "query",

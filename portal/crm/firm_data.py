@@ -5,6 +5,7 @@ from sqlalchemy import delete, func, select, update
 
 from portal.audit.service import record_event
 from portal.crm.errors import CrmValidationError, flush_or_refuse
+from portal.crm.list_json import mark_changed
 from portal.crm.models import Client, ClientField, ClientGroup, client_group_members
 from portal.crm.schemas import ClientFieldCreate, ClientGroupCreate
 from portal.extensions import db
@@ -47,9 +48,16 @@ def create_client_group(firm_id: str, name: str, *, actor=None) -> ClientGroup:
 
 def delete_client_group(group: ClientGroup, *, actor=None) -> None:
     """Delete a group; its clients stay, only their membership goes."""
+    # Locked first, so a client being added to the group concurrently is either committed
+    # (and found among the members below) or waits and then finds the group gone.
+    db.session.execute(
+        select(ClientGroup.id).where(ClientGroup.id == group.id).with_for_update()
+    )
     members = select(client_group_members.c.client_id).where(
         client_group_members.c.group_id == group.id
     )
+    # Their stored list JSON is rewritten at commit (portal/crm/list_json.py).
+    mark_changed(db.session, db.session.execute(members).scalars())
     # Their group_ids change, so integrations syncing by updated_since must see them again.
     db.session.execute(
         update(Client).where(Client.id.in_(members)).values(updated_at=utcnow()),

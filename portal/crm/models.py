@@ -3,7 +3,17 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -82,6 +92,9 @@ class Client(db.Model):
     fields: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The client as the API's list shows it, written by the database in the transaction that
+    # changes anything it shows; NULL until then (the list computes it). See list_json.py.
+    list_json: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     groups: Mapped[list[ClientGroup]] = relationship(
         secondary=client_group_members, order_by=ClientGroup.name

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from portal import create_app
 from portal.accounts.models import Firm
-from portal.crm import firm_data
+from portal.crm import firm_data, list_json
 from portal.crm import service as crm
 from portal.extensions import db
 from portal.public_api import views as public_api_views
@@ -310,6 +310,32 @@ def test_a_crash_mid_create_leaves_no_half_created_client(client, world, monkeyp
     after = row_counts()
     assert after["clients"] == before["clients"] + 1
     assert after["client_group_members"] == before["client_group_members"] + 1
+
+
+def test_a_driver_error_writing_the_list_json_is_reported_and_rolls_back(client, world,
+                                                                         monkeypatch):
+    """The stored list JSON is written on the driver's own cursor (portal/crm/list_json.py):
+    its errors still reach the app as SQLAlchemy's, so a lost database is a 503 and the
+    client, inserted just before, is rolled back with it."""
+    headers = pair_headers(make_pair(world.firm, world.admin))
+    before = row_counts()
+    real = list_json._write_sql
+
+    def unavailable(dialect):
+        # The driver raises its OperationalError: a missing table on SQLite, the connection
+        # cut by the server on PostgreSQL. Unwrapped, it would be a 500.
+        if is_sqlite(dialect.name):
+            return "UPDATE no_such_table SET x = ?", real(dialect)[1]
+        return ("SELECT pg_terminate_backend(pg_backend_pid()) "
+                "WHERE %(client_id)s::text IS NOT NULL", False)
+
+    monkeypatch.setattr(list_json, "_write_sql", unavailable)
+    response = post_client(client, headers, CLIENT)
+    assert response.status_code == 503 and response.is_json, response.text
+    assert "Traceback" not in response.text and "no_such_table" not in response.text
+    assert row_counts() == before
+    monkeypatch.undo()
+    assert post_client(client, headers, CLIENT).status_code == 201
 
 
 @pytest.mark.parametrize("failure, status", [(crash, 500), (database_gone, 503)])

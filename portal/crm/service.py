@@ -12,7 +12,7 @@ from portal.crm.firm_data import (
     delete_client_field,
     delete_client_group,
 )
-from portal.crm.list_json import mark_changed
+from portal.crm.list_json import store_list_json
 from portal.crm.models import Client, ClientGroup, Contact, client_group_members
 from portal.crm.queries import (
     client_field_rules,
@@ -60,7 +60,7 @@ def create_client(firm_id: str, payload: ClientCreate) -> dict:
     if groups:
         connection.execute(insert(client_group_members),
                            [{"client_id": values["id"], "group_id": g.id} for g in groups])
-    mark_changed(db.session, [values["id"]])
+    store_list_json(db.session, [values["id"]], new=True)
     group_ids = [g.id for g in sorted(groups, key=lambda group: (group.name, group.id))]
     # A new client has no contacts yet.
     return client_to_out(SimpleNamespace(**values), group_ids, [])

@@ -20,7 +20,7 @@ import weakref
 from contextlib import contextmanager
 
 from flask import Flask, current_app
-from sqlalchemy import Connection, Dialect, Select, event
+from sqlalchemy import Connection, Dialect, Select, Update, event
 from sqlalchemy.exc import DBAPIError
 
 from portal.extensions import db
@@ -93,10 +93,11 @@ class ThreadConnection:
 
 
 class PlainQuery:
-    """A Core query compiled once for a dialect, to run on its driver's connection: bound
-    values and results are converted by the columns' own processors, as SQLAlchemy would."""
+    """A Core query (a SELECT, or a write such as list_json's UPDATE) compiled once for a
+    dialect, to run on its driver's connection: bound values and results are converted by the
+    columns' own processors, as SQLAlchemy would."""
 
-    def __init__(self, query: Select, dialect: Dialect):
+    def __init__(self, query: Select | Update, dialect: Dialect):
         compiled = query.compile(dialect=dialect)
         self.sql = str(compiled)
         self._compiled = compiled
@@ -109,7 +110,7 @@ class PlainQuery:
                 self._bind[name] = processor
         self.result_processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in query.selected_columns
+            for column in getattr(query, "selected_columns", ())
         ]
 
     def parameters(self, values: dict) -> tuple | dict:
@@ -135,7 +136,7 @@ class PlainQuery:
 _COMPILED: dict[tuple, PlainQuery] = {}
 
 
-def compiled(query: Select) -> PlainQuery:
+def compiled(query: Select | Update) -> PlainQuery:
     """`query` (built once and kept, e.g. at import) compiled for the app's database, on first
     use."""
     dialect = db.engine.dialect

@@ -12,6 +12,7 @@ import socket
 import sqlite3
 import time
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -319,17 +320,16 @@ def test_a_driver_error_writing_the_list_json_is_reported_and_rolls_back(client,
     client, inserted just before, is rolled back with it."""
     headers = pair_headers(make_pair(world.firm, world.admin))
     before = row_counts()
-    real = list_json._write_sql
-
-    def unavailable(dialect):
-        # The driver raises its OperationalError: a missing table on SQLite, the connection
-        # cut by the server on PostgreSQL. Unwrapped, it would be a 500.
-        if is_sqlite(dialect.name):
-            return "UPDATE no_such_table SET x = ?", real(dialect)[1]
-        return ("SELECT pg_terminate_backend(pg_backend_pid()) "
-                "WHERE %(client_id)s::text IS NOT NULL", False)
-
-    monkeypatch.setattr(list_json, "_write_sql", unavailable)
+    # The driver raises its OperationalError: a missing table on SQLite, the connection cut
+    # by the server on PostgreSQL. Unwrapped, it would be a 500.
+    if is_sqlite(db.engine.dialect.name):
+        failing = SimpleNamespace(sql="UPDATE no_such_table SET x = ?",
+                                  parameters=lambda values: (values["client_id"],))
+    else:
+        failing = SimpleNamespace(sql="SELECT pg_terminate_backend(pg_backend_pid()) "
+                                      "WHERE %(client_id)s::text IS NOT NULL",
+                                  parameters=dict)
+    monkeypatch.setattr(list_json, "compiled", lambda query: failing)
     response = post_client(client, headers, CLIENT)
     assert response.status_code == 503 and response.is_json, response.text
     assert "Traceback" not in response.text and "no_such_table" not in response.text

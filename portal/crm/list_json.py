@@ -7,9 +7,11 @@ keeps it, and the list reads `coalesce(list_json, CLIENT_JSON)`: NULL is always 
 The rule: list_json is NULL or exactly what CLIENT_JSON computes from the committed rows.
 - Whatever changes what a client's JSON shows marks the client in the session: ORM changes
   to clients, contacts and groups are marked by the flush hooks below; Core statements call
-  `mark_changed` themselves (create_client, delete_client_group, seeding).
+  `mark_changed` themselves (delete_client_group).
 - At commit the marked clients' JSON is written by the database (CLIENT_JSON, as the list would
   compute it), in the same transaction, so it is never half-written or out of date.
+- create_client writes its new client's JSON at once (`store_list_json(..., new=True)`);
+  seed-clients inserts it with each row (portal/seeding.py).
 - PostgreSQL (read committed) evaluates an UPDATE's subqueries in the snapshot the statement
   began with, even when it waited for another transaction's lock on the row. So the clients
   are first locked in a statement of their own: the UPDATE after it sees every transaction
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session, attributes
 
 from portal.crm.models import Client, ClientGroup, Contact, client_group_members
 from portal.crm.serializers import CLIENT_JSON
-from portal.plain_reads import run_many
+from portal.plain_reads import compiled, run_many
 
 _CLIENT = Client.__table__.c
 _MARKED = "clients_with_changed_json"
@@ -40,7 +42,7 @@ def store_list_json(session: Session, client_ids, *, new: bool = False) -> None:
     inserted by this transaction, which no other one can see or change, so need no lock."""
     ordered = sorted(client_ids)
     connection = session.connection()
-    sql, positional = _write_sql(connection.dialect)
+    write = compiled(_WRITE)
     locking = not new and connection.dialect.name != "sqlite"
     for start in range(0, len(ordered), BATCH):
         ids = ordered[start:start + BATCH]
@@ -49,34 +51,22 @@ def store_list_json(session: Session, client_ids, *, new: bool = False) -> None:
             # locks that inserting a contact or membership takes on its client.
             session.execute(select(_CLIENT.id).where(_CLIENT.id.in_(ids))
                             .order_by(_CLIENT.id).with_for_update(key_share=True))
-        run_many(connection, sql, [(i,) if positional else {"client_id": i} for i in ids])
+        run_many(connection, write.sql, [write.parameters({"client_id": i}) for i in ids])
 
 
 # One client's JSON written by the database; updated_at is set to itself, or the column's
-# onupdate would change it. Compiled once per dialect and run on the driver's cursor: with
-# SQLAlchemy's per-execution work this cost about 0.9 ms a create (bench/RESULTS.md).
+# onupdate would change it. A plain statement, compiled once: through the session,
+# SQLAlchemy's per-execution work cost about 0.9 ms a create (bench/RESULTS.md, session 5).
 _WRITE = (
     update(Client.__table__).where(_CLIENT.id == bindparam("client_id"))
     .values(list_json=CLIENT_JSON, updated_at=_CLIENT.updated_at)
 )
-_WRITE_SQL: dict[str, tuple[str, bool]] = {}
 
 
-def _write_sql(dialect) -> tuple[str, bool]:
-    """The UPDATE's SQL for `dialect`, and whether its one parameter is positional."""
-    if dialect.name not in _WRITE_SQL:
-        compiled = _WRITE.compile(dialect=dialect)
-        assert set(compiled.binds) == {"client_id"}, compiled.binds  # all else is literal
-        _WRITE_SQL[dialect.name] = (str(compiled), compiled.positional)
-    return _WRITE_SQL[dialect.name]
-
-
-def stale_client_ids(session: Session, firm_id: str | None = None) -> list[str]:
+def stale_client_ids(session: Session) -> list[str]:
     """Clients whose stored JSON is not what the list would compute (always none)."""
     query = select(_CLIENT.id).where(_CLIENT.list_json.is_not(None),
                                      _CLIENT.list_json != CLIENT_JSON)
-    if firm_id is not None:
-        query = query.where(_CLIENT.firm_id == firm_id)
     return list(session.execute(query).scalars())
 
 

@@ -34,16 +34,20 @@ def configure_connections(app: Flask) -> None:
 def _replace_if_closed_by_the_server(dbapi_connection, _record, _proxy) -> None:
     """A pooled connection the server has closed (a restart, a failover, an idle timeout) is
     replaced before use, so an outage ends without failing the first requests after it.
+    Raising DisconnectionError makes the pool connect afresh."""
+    if closed_by_the_server(dbapi_connection):
+        raise DisconnectionError("the server closed this pooled connection")
+
+
+def closed_by_the_server(dbapi_connection) -> bool:
+    """Whether an idle connection was closed by the server (or cannot be used at all).
 
     An idle connection has nothing to read; when the server closes it, it sends an error and
     end-of-file, so its socket turns readable. Polling that costs microseconds, where
-    pool_pre_ping sends a query and waits for the answer on every checkout (one more round
-    trip per request). Raising DisconnectionError makes the pool connect afresh."""
+    pool_pre_ping sends a query and waits for the answer (one more round trip per use)."""
     try:
         poller = select.poll()
         poller.register(dbapi_connection.fileno(), select.POLLIN)
-        closed = bool(poller.poll(0))
-    except Exception as error:  # a connection that cannot even be polled is no better
-        raise DisconnectionError("the connection cannot be polled") from error
-    if closed:
-        raise DisconnectionError("the server closed this pooled connection")
+        return bool(poller.poll(0))
+    except Exception:  # a connection that cannot even be polled is no better
+        return True

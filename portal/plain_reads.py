@@ -8,29 +8,40 @@ teardown: for a key lookup or a list page that is more than the database's own w
   SQLAlchemy would (the columns' own bind and result processors).
 - One SELECT needs no transaction of its own (it runs in one snapshot), so key reads
   (portal/public_api/verification.py) and the client and contact pages
-  (portal/api/page_queries.py) run theirs without one: on SQLite on a connection each thread
-  keeps open (ThreadConnections), elsewhere on a pooled connection in autocommit (see
-  fetch_all).
+  (portal/api/page_queries.py) run theirs without one, on a connection each thread keeps open
+  (ThreadConnections): a SQLite file's, or a server's in autocommit. Checking a connection
+  out of the pool and back for each read (the isolation level set and reset, the pool's
+  events) cost a PostgreSQL ping 0.3-0.5 ms of worker CPU under load (bench/RESULTS.md,
+  session 6). If the thread's connection fails, the read is made the usual way (see
+  fetch_all), which reports a lasting problem as every read does.
 """
 
 import os
 import sqlite3
 import threading
 import weakref
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from flask import Flask, current_app
-from sqlalchemy import Connection, Dialect, Select, Update, event
+from sqlalchemy import Connection, Dialect, Engine, Select, Update, event
 from sqlalchemy.exc import DBAPIError
 
+from portal.database import closed_by_the_server
 from portal.extensions import db
 
 
 class ThreadConnections:
-    """One plain connection per thread (and per process: none may cross a fork)."""
+    """One plain connection per thread (and per process: none may cross a fork).
 
-    def __init__(self, database_path: str):
-        self.path = database_path
+    `connect` opens one; `errors` is what its driver raises; `usable` (if given) says whether
+    an open connection may still be used (e.g. not closed by the server meanwhile)."""
+
+    def __init__(self, connect: Callable, errors: type[Exception],
+                 usable: Callable | None = None):
+        self.connect = connect
+        self.errors = errors
+        self.usable = usable
         self._local = threading.local()
         self._generation = 0
         # Weak: a thread that ends (the dev server starts one per request) takes its state and
@@ -43,23 +54,23 @@ class ThreadConnections:
         if state is None or state.pid != os.getpid() or state.generation != self._generation:
             # New thread, a worker forked after its parent used it, or the engine was
             # disposed: a connection of its own.
-            state = self._local.state = ThreadConnection(self.path, self._generation)
+            state = self._local.state = ThreadConnection(self, self._generation)
             with self._lock:
                 self._states.add(state)
         return state
 
     def fetch_all(self, sql: str, parameters) -> list[tuple]:
-        """Run one read; a sqlite3.Error closes the connection and is raised."""
+        """Run one read; an error of the driver closes the connection and is raised."""
         state = self.current()
         try:
             # fetchall: a statement left unfinished would hold a read snapshot (and its lock)
             return state.open().execute(sql, parameters).fetchall()
-        except sqlite3.Error:
+        except self.errors:
             state.close()
             raise
 
     def close(self) -> None:
-        """Close every thread's connection (with the engine's pool: nothing keeps the file
+        """Close every thread's connection (with the engine's pool: nothing keeps the database
         open)."""
         with self._lock:
             states, self._states = list(self._states), weakref.WeakSet()
@@ -72,24 +83,35 @@ class ThreadConnection:
     """A thread's connection, and what its users remember about it (`remembered`: cleared
     with each new connection, since e.g. change counters of different connections differ)."""
 
-    def __init__(self, path: str, generation: int):
-        self.path = path
+    def __init__(self, owner: ThreadConnections, generation: int):
+        self.owner = owner
         self.generation = generation
         self.pid = os.getpid()
-        self.connection: sqlite3.Connection | None = None
+        self.connection = None
         self.remembered: dict = {}
 
-    def open(self) -> sqlite3.Connection:
-        if self.connection is None:
+    def open(self):
+        connection = self.connection
+        if connection is not None and self.owner.usable and not self.owner.usable(connection):
+            self.close()
+            connection = None
+        if connection is None:
             # Used only by its own thread; closed from another one by ThreadConnections.close().
-            self.connection = sqlite3.connect(self.path, timeout=1, check_same_thread=False)
+            connection = self.connection = self.owner.connect()
             self.remembered.clear()
-        return self.connection
+        return connection
 
     def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-        self.connection = None
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except self.owner.errors:
+                pass  # already broken: nothing left to close
+
+    def __del__(self):
+        # A thread that ended: its connection is closed, not left to the driver's finalizer.
+        self.close()
 
 
 class PlainQuery:
@@ -149,18 +171,18 @@ def compiled(query: Select | Update) -> PlainQuery:
 def fetch_all(query: PlainQuery, values: dict) -> list:
     """The rows of one SELECT, as the driver gives them (see PlainQuery.typed).
 
-    - SQLite: on the thread's plain connection; if that fails, through the session, which
-      reports the problem as every read does.
-    - Other databases: on a pooled connection in autocommit. One SELECT needs no transaction
-      of its own, so the read costs one round trip, not BEGIN, SELECT and ROLLBACK.
+    On the thread's own connection; if that fails, the usual way: through the session for
+    SQLite, on a pooled connection in autocommit elsewhere (one SELECT needs no transaction of
+    its own, so the read costs one round trip, not BEGIN, SELECT and ROLLBACK). That way
+    reports a lasting problem (a database down, locked or broken) as every read does.
     """
     parameters = query.parameters(values)
     extensions = current_app.extensions
-    connections = extensions.get("plain_sqlite")
+    connections = extensions.get("plain_connections")
     if connections is not None:
         try:
             return connections.fetch_all(query.sql, parameters)
-        except sqlite3.Error:
+        except connections.errors:
             pass
     autocommit = extensions.get("autocommit_engine")
     if autocommit is None:
@@ -210,17 +232,39 @@ def _driver_cursor(connection: Connection, sql: str, parameters):
 
 
 def install_plain_reads(app: Flask) -> None:
-    """Plain connections for a SQLite file (one in memory is per connection); autocommit
-    connections from the same pool for other databases."""
+    """Thread connections for a SQLite file (one in memory is per connection) and for a
+    database server, whose failed reads fall back to autocommit connections from the pool."""
     with app.app_context():
         engine = db.engine
     url = engine.url
-    if url.get_backend_name() != "sqlite":
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            return
+        connections = ThreadConnections(
+            lambda: sqlite3.connect(url.database, timeout=1, check_same_thread=False),
+            sqlite3.Error,
+        )
+    else:
         app.extensions["autocommit_engine"] = engine.execution_options(
             isolation_level="AUTOCOMMIT"
         )
-        return
-    if url.database in (None, "", ":memory:"):
-        return
-    connections = app.extensions["plain_sqlite"] = ThreadConnections(url.database)
+        connections = ThreadConnections(
+            lambda: _autocommit_connection(engine), engine.dialect.loaded_dbapi.Error,
+            usable=lambda connection: not closed_by_the_server(connection),
+        )
+    app.extensions["plain_connections"] = connections
     event.listen(engine, "engine_disposed", lambda _engine: connections.close())
+
+
+def _autocommit_connection(engine: Engine):
+    """A driver connection made by the engine (its connect arguments and events), detached
+    from the pool, in autocommit."""
+    pooled = engine.raw_connection()
+    try:
+        pooled.detach()
+        connection = pooled.dbapi_connection
+        connection.autocommit = True
+    except Exception:
+        pooled.invalidate()
+        raise
+    return connection

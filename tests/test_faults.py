@@ -253,8 +253,9 @@ def test_dropped_connections_are_replaced_before_use(app, client, world, monkeyp
 def test_an_exhausted_connection_pool_is_503(app, app_config, world):
     """Every connection busy for longer than pool_timeout: 503, then fine once one is free.
 
-    On SQLite, keys and client and contact pages are read on each thread's own connection
-    (portal/plain_reads.py) and need no pooled connection, but "last used" may: that write is
+    Keys and client and contact pages are read on each thread's own connection
+    (portal/plain_reads.py) and need no pooled connection once it is open (a PostgreSQL one is
+    made by the pool, so the thread opens it first here), but "last used" may: that write is
     skipped rather than failing the answer."""
     headers = pair_headers(make_pair(world.firm, world.admin))
     options = {**app_config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_size": 1, "max_overflow": 0,
@@ -263,14 +264,11 @@ def test_an_exhausted_connection_pool_is_503(app, app_config, world):
     client = small.test_client()
     with small.app_context():
         try:
+            assert client.get(f"{API}/ping", headers=headers).status_code == 200
             held = db.engine.connect()
             assert_api_unavailable(client.get(f"{API}/members", headers=headers))
             for path in ("/ping", "/clients"):
-                answer = client.get(API + path, headers=headers)
-                if small.extensions.get("plain_sqlite") is not None:
-                    assert answer.status_code == 200
-                else:
-                    assert_api_unavailable(answer)
+                assert client.get(API + path, headers=headers).status_code == 200
             held.close()
             for path in ("/members", "/ping", "/clients"):
                 assert client.get(API + path, headers=headers).status_code == 200

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 from flask import current_app
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from portal.crm import service as crm
 from portal.crm.schemas import ClientOut
@@ -51,9 +51,9 @@ def statements():
     def record(_conn, _cursor, statement, *_args):
         sent.append(statement)
 
-    connections = current_app.extensions.get("plain_sqlite")
+    connections = current_app.extensions.get("plain_connections")
     try:
-        watcher = connections.current().open() if connections else None
+        watcher = connections.current().open() if sqlite_path(current_app) else None
     except sqlite3.Error:  # a test made it unusable: reads go through the engine
         watcher = None
     event.listen(db.engine, "before_cursor_execute", record)
@@ -275,10 +275,9 @@ def test_links_of_the_row_beyond_the_page_are_not_shown(client, pair, world):
     assert all(len(item["contacts"]) == 1 for item in page["data"])
 
 
-def test_sqlite_list_pages_are_read_without_a_pooled_connection(app, client, pair, world):
-    """The page's one SELECT runs on the thread's plain connection (portal/plain_reads.py)."""
-    if not sqlite_path(app):
-        pytest.skip("SQLite only")
+def test_keys_and_list_pages_are_read_without_a_pooled_connection(app, client, pair, world):
+    """The key's and the page's SELECTs run on the thread's plain connection
+    (portal/plain_reads.py), on SQLite and on PostgreSQL."""
     new_client(world.firm, name="Owner")
     headers = pair_headers(pair)
     assert client.get(f"{API}/clients", headers=headers).status_code == 200  # last use written
@@ -289,7 +288,7 @@ def test_sqlite_list_pages_are_read_without_a_pooled_connection(app, client, pai
 
     event.listen(db.engine, "checkout", checked_out)
     try:
-        for path in ("/clients", "/contacts", "/clients?q=own&sort=name"):
+        for path in ("/ping", "/clients", "/contacts", "/clients?q=own&sort=name"):
             assert client.get(API + path, headers=headers).status_code == 200
     finally:
         event.remove(db.engine, "checkout", checked_out)
@@ -309,7 +308,7 @@ def test_an_unusable_plain_connection_falls_back_to_the_session(app, client, pai
     def locked(*_args):
         raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr(app.extensions["plain_sqlite"], "fetch_all", locked)
+    monkeypatch.setattr(app.extensions["plain_connections"], "fetch_all", locked)
     with statements() as sent:
         answers = [client.get(API + path, headers=headers) for path in ("/clients?limit=1",
                                                                          "/contacts")]
@@ -373,6 +372,66 @@ def test_a_lost_connection_in_an_autocommit_read_is_dropped_from_the_pool(app, m
     finally:
         event.remove(db.engine, "invalidate", on_invalidate)
     assert raised.value.connection_invalidated is True and len(invalidated) == 1
+
+
+def server_connection(app):
+    """The thread's plain connection to PostgreSQL, opened by a read."""
+    if app.extensions.get("autocommit_engine") is None:
+        pytest.skip("PostgreSQL only")
+    return app.extensions["plain_connections"].current().open()
+
+
+def test_the_plain_connection_to_postgresql_holds_no_transaction(app, client, pair):
+    """Between reads it must not keep a snapshot open: that would hold back VACUUM and keep
+    every later read on rows it has to skip."""
+    import psycopg
+
+    connection = server_connection(app)
+    for path in ("/ping", "/clients"):
+        assert client.get(API + path, headers=pair_headers(pair)).status_code == 200
+        assert app.extensions["plain_connections"].current().open() is connection
+        status = connection.info.transaction_status
+        if status != psycopg.pq.TransactionStatus.IDLE:
+            connection.close()  # its locks would block the teardown's DROP SCHEMA
+        assert status == psycopg.pq.TransactionStatus.IDLE and connection.autocommit
+
+
+def test_a_plain_connection_closed_by_the_server_is_replaced_before_use(app, client, pair):
+    """A server restart or an idle timeout must not fail the next request."""
+    connection = server_connection(app)
+    backend = connection.info.backend_pid
+    with db.engine.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": backend})
+    assert client.get(f"{API}/ping", headers=pair_headers(pair)).status_code == 200
+    replacement = app.extensions["plain_connections"].current().open()
+    assert replacement is not connection and replacement.info.backend_pid != backend
+
+
+def test_a_failed_plain_read_is_made_again_on_a_pooled_connection(app, client, pair,
+                                                                   monkeypatch):
+    """If the thread's connection fails mid-read (a server gone between the check and the
+    read), the read is made through the pool, which reports a lasting problem as a 503."""
+    import psycopg
+
+    connection = server_connection(app)
+
+    def lost(*_args):
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(connection, "execute", lost)
+    checkouts = []
+
+    def checked_out(*args):
+        checkouts.append(args)
+
+    event.listen(db.engine, "checkout", checked_out)
+    try:
+        answer = client.get(f"{API}/ping", headers=pair_headers(pair))
+    finally:
+        event.remove(db.engine, "checkout", checked_out)
+    assert answer.status_code == 200 and checkouts
+    assert connection.closed
+    assert app.extensions["plain_connections"].current().open() is not connection
 
 
 # --- the rate-limit storage -------------------------------------------------------------------

@@ -55,6 +55,8 @@ class KeyRowCache:
 
 def install_key_cache(app: Flask) -> None:
     """Cache key rows when the database is a SQLite file and API_KEY_CACHE is on (default)."""
-    connections = app.extensions.get("plain_sqlite")
-    if connections is not None and app.config.get("API_KEY_CACHE", True):
+    connections = app.extensions.get("plain_connections")
+    # Only SQLite has data_version; its plain connections are the ones raising sqlite3 errors.
+    sqlite_file = connections is not None and connections.errors is sqlite3.Error
+    if sqlite_file and app.config.get("API_KEY_CACHE", True):
         app.extensions["api_key_cache"] = KeyRowCache(connections)

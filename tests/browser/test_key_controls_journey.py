@@ -44,3 +44,29 @@ def test_admin_restricts_and_rolls_a_key(live_server, page, page_errors, log_in)
         "replaced — works until")
     expect(page.get_by_role("row").filter(has_text=new_key)).to_contain_text("new")
     assert page_errors == []
+
+
+def test_the_key_list_fits_its_card_with_every_column_in_view(live_server, page, page_errors,
+                                                               log_in):
+    """At 1280 pixels (the suite's viewport) the list shows each key's status and actions
+    without scrolling sideways, with a secret revealed and a rolled key's badges."""
+    log_in(page, live_server, ADMIN_EMAIL)
+    open_public_api(page)
+    generate_and_save(page, "Quarterly VAT export to the bookkeeping system")
+    page.get_by_role("link", name="Done").click()
+    row = key_row(page, "Quarterly VAT export to the bookkeeping system")
+    row.get_by_role("link", name=re.compile("^Roll key")).click()
+    page.get_by_role("dialog").get_by_role("button", name="Roll key").click()
+    expect(page.get_by_role("row").filter(has_text="replaced — works until")).to_be_visible()
+    page.reload()
+    page.get_by_role("row").filter(has_text="replaced — works until").get_by_role(
+        "button", name="Reveal").click()
+    expect(page.get_by_role("button", name="Hide").or_(
+        page.get_by_role("link", name="Hide"))).to_be_visible()
+
+    table = page.locator("#key-table")
+    assert table.evaluate("t => t.scrollWidth <= t.clientWidth"), "the key list scrolls sideways"
+    right_edge = table.evaluate("t => t.getBoundingClientRect().right")
+    for delete in page.get_by_role("link", name=re.compile("^Delete key")).all():
+        assert delete.evaluate("d => d.getBoundingClientRect().right") <= right_edge
+    assert page_errors == []

@@ -260,11 +260,11 @@ def _autocommit_connection(engine: Engine):
     """A driver connection made by the engine (its connect arguments and events), detached
     from the pool, in autocommit."""
     pooled = engine.raw_connection()
+    connection = pooled.dbapi_connection
+    pooled.detach()  # the pool makes another in its place; this one is ours to close
     try:
-        pooled.detach()
-        connection = pooled.dbapi_connection
         connection.autocommit = True
     except Exception:
-        pooled.invalidate()
+        connection.close()
         raise
     return connection

@@ -263,7 +263,7 @@ def _autocommit_connection(engine: Engine):
     connection = pooled.dbapi_connection
     pooled.detach()  # the pool makes another in its place; this one is ours to close
     try:
-        connection.autocommit = True
+        engine.dialect.set_isolation_level(connection, "AUTOCOMMIT")
     except Exception:
         connection.close()
         raise

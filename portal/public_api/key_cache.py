@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from portal.extensions import db
 from portal.plain_reads import ThreadConnections
 
 MAX_ROWS = 10_000
@@ -56,7 +57,7 @@ class KeyRowCache:
 def install_key_cache(app: Flask) -> None:
     """Cache key rows when the database is a SQLite file and API_KEY_CACHE is on (default)."""
     connections = app.extensions.get("plain_connections")
-    # Only SQLite has data_version; its plain connections are the ones raising sqlite3 errors.
-    sqlite_file = connections is not None and connections.errors is sqlite3.Error
-    if sqlite_file and app.config.get("API_KEY_CACHE", True):
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"  # only SQLite has data_version
+    if sqlite and connections is not None and app.config.get("API_KEY_CACHE", True):
         app.extensions["api_key_cache"] = KeyRowCache(connections)

@@ -46,6 +46,8 @@ def main() -> None:
     os.sync()
     port = _free_port()
     server = _start_gunicorn(env, port)
+    if args.postgres_cpus:
+        _give_postgres_its_own_cpus(env, port, args.postgres_cpus)
     try:
         results = _measure(port, setup, args, env)
     finally:
@@ -61,9 +63,58 @@ def _arguments():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--load-seconds", type=int, default=150)
+    parser.add_argument("--postgres-cpus", type=_cpu_list, default=None,
+                        help="PostgreSQL only: pin the database server to these CPUs (e.g. 1) "
+                             "and gunicorn, wrk and this script to the others, as if the "
+                             "database had a host of its own")
     parser.add_argument("--only", default="P1,P2,P3,P4,P5,L1",
                         help="comma-separated figures to measure, e.g. P1,P3 while profiling")
     return parser.parse_args()
+
+
+def _cpu_list(value: str) -> set[int]:
+    cpus = {int(cpu) for cpu in value.split(",")}
+    if not cpus or not cpus < os.sched_getaffinity(0):
+        raise argparse.ArgumentTypeError(
+            f"give some but not all of the CPUs {sorted(os.sched_getaffinity(0))}")
+    return cpus
+
+
+def _give_postgres_its_own_cpus(env: dict, port: int, database_cpus: set[int]) -> None:
+    """Pin the database server (its postmaster, so backends started later too, and every
+    process it has started) to `database_cpus`, and gunicorn, wrk (started from this process)
+    and this process to the rest: the app's CPUs then do only the app's work, as they would
+    with the database on a host of its own."""
+    if not env["DATABASE_URL"].startswith("postgresql"):
+        sys.exit("--postgres-cpus needs PostgreSQL (DATABASE_URL or TEST_DATABASE_URL)")
+    # The first line of postmaster.pid, in the server's data directory, is the postmaster's.
+    data_directory = _flask_python(
+        env, "print(db.session.execute(text('SHOW data_directory')).scalar())")
+    postmaster = int((Path(data_directory) / "postmaster.pid").read_text().split()[0])
+    app_cpus = os.sched_getaffinity(0) - database_cpus
+    for pid in [postmaster, *_children(postmaster)]:
+        os.sched_setaffinity(pid, database_cpus)
+    gunicorn_master = int(_gunicorn_master(port))
+    for pid in [gunicorn_master, *_children(gunicorn_master), os.getpid()]:
+        os.sched_setaffinity(pid, app_cpus)
+    print(f"PostgreSQL on CPUs {sorted(database_cpus)}; gunicorn, wrk and the benchmark on "
+          f"{sorted(app_cpus)}")
+
+
+def _flask_python(env: dict, code: str) -> str:
+    """What `code` prints, run inside the app's context."""
+    result = subprocess.run(
+        [sys.executable, "-c", "from sqlalchemy import text\nfrom portal import create_app\n"
+                               "from portal.extensions import db\n"
+                               f"with create_app().app_context():\n    {code}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    )
+    return result.stdout.strip()
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(child) for child in found.split()]
 
 
 def _environment(workdir: Path) -> dict:
@@ -242,9 +293,13 @@ def _worker_rss(port: int) -> list[float]:
     return _worker_memory(port, "VmRSS")
 
 
+def _gunicorn_master(port: int) -> str:
+    return subprocess.run(["pgrep", "-f", f"gunicorn.*127.0.0.1:{port}", "-o"],
+                          capture_output=True, text=True).stdout.split()[0]
+
+
 def _worker_pids(port: int) -> list[str]:
-    master = subprocess.run(["pgrep", "-f", f"gunicorn.*127.0.0.1:{port}", "-o"],
-                            capture_output=True, text=True).stdout.split()[0]
+    master = _gunicorn_master(port)
     workers = subprocess.run(["pgrep", "-P", master], capture_output=True, text=True).stdout
     return sorted(workers.split(), key=int)
 
@@ -394,14 +449,18 @@ def _rows(results: dict) -> list[tuple]:
 
 
 def _report(results: dict, backend: str, args) -> None:
-    print(f"\nResults ({backend}, {args.clients:,} clients):")
+    placement = (f", PostgreSQL pinned to CPUs {sorted(args.postgres_cpus)}"
+                 if args.postgres_cpus else "")
+    print(f"\nResults ({backend}, {args.clients:,} clients{placement}):")
     print(f"{'figure':<44} {'value':>10}  {'target':<18} met")
     for name, value, target, met in _rows(results):
         verdict = "" if met is None else "yes" if met else "NO"
         print(f"{name:<44} {value:>10.2f}  {target:<18} {verdict}")
     print(f"\nDetails: {json.dumps(results, indent=1)}")
     if args.json:
-        args.json.write_text(json.dumps({"backend": backend, **results}, indent=1))
+        args.json.write_text(json.dumps(
+            {"backend": backend, "postgres_cpus": sorted(args.postgres_cpus or ()), **results},
+            indent=1))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,10 @@
+"""Settings for every gunicorn this project starts (`make serve`, the benchmarks, the tests):
+gunicorn reads ./gunicorn.conf.py by default. Command-line options override them."""
+
+# The sync worker, with refusals (URI too long, headers too large...) answered in JSON.
+worker_class = "portal.serving.SyncWorker"
+
+# gunicorn's defaults, stated because the refusal messages quote them.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190

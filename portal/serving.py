@@ -1,0 +1,49 @@
+"""gunicorn's sync worker, answering the requests gunicorn refuses itself in the API's shape.
+
+gunicorn refuses some requests before the app sees them: a request line longer than
+`limit_request_line`, too many or too large headers, a line it cannot parse. It answers those
+with an HTML page; an integration parses JSON. In this worker the same refusals (same status,
+same logging) carry the API's error body instead: {"error": {"code", "message", "request_id"}}.
+gunicorn.conf.py makes it the worker of every gunicorn this project starts.
+"""
+
+import json
+
+from gunicorn import util
+from gunicorn.workers.sync import SyncWorker as GunicornSyncWorker
+
+from portal.errors import API_CODES, MESSAGES
+
+
+class SyncWorker(GunicornSyncWorker):
+    def init_process(self):
+        # gunicorn's handle_error writes every refusal through util.write_error; in this
+        # worker process (one per fork, one thread) that now writes JSON.
+        util.write_error = self.write_json_error
+        super().init_process()
+
+    def write_json_error(self, sock, status: int, reason: str, _detail: str) -> None:
+        """gunicorn's detail (e.g. the rejected line itself) is logged by gunicorn, not echoed."""
+        body = json.dumps({"error": {
+            "code": API_CODES.get(status, "VALIDATION_ERROR" if status < 500 else "SERVER_ERROR"),
+            "message": self.refusal_message(status),
+            "request_id": None,
+        }})
+        head = (f"HTTP/1.1 {status} {reason}\r\n"
+                "Connection: close\r\n"
+                "Content-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n"
+                "Cache-Control: no-store\r\n"
+                "X-Content-Type-Options: nosniff\r\n\r\n")
+        util.write_nonblock(sock, (head + body).encode("latin-1"))
+
+    def refusal_message(self, status: int) -> str:
+        cfg = self.cfg
+        if status == 414:
+            return (f"The address is too long: the request line (method, path and query) may be "
+                    f"at most {cfg.limit_request_line:,} bytes.")
+        if status == 431:
+            return (f"The request's headers are too many or too large: at most "
+                    f"{cfg.limit_request_fields:,} headers of {cfg.limit_request_field_size:,} "
+                    f"bytes each.")
+        return MESSAGES.get(status, MESSAGES[400] if status < 500 else MESSAGES[500])

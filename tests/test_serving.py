@@ -1,0 +1,73 @@
+"""What gunicorn itself answers, before the app sees a request: the API's JSON error shape.
+
+gunicorn refuses a request line over its limit, too many or too large headers and a line it
+cannot parse; with gunicorn.conf.py's worker (portal/serving.py) those answers are JSON too.
+"""
+
+import json
+import socket
+
+import pytest
+
+from tests.gunicorn_helpers import get, started_gunicorn
+
+
+@pytest.fixture
+def server(request, app, app_config, tmp_path):
+    return started_gunicorn(request, app_config, tmp_path)
+
+
+def raw_exchange(port: int, request: bytes) -> tuple[str, dict, bytes]:
+    """Send `request` as is; the status line, headers and body of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    return status_line, {name.lower(): value for name, value in headers.items()}, body
+
+
+def assert_json_refusal(answer, status: str, message_part: str) -> None:
+    status_line, headers, body = answer
+    assert status_line.startswith(f"HTTP/1.1 {status} ")
+    assert headers["content-type"] == "application/json"
+    assert headers["cache-control"] == "no-store"
+    assert int(headers["content-length"]) == len(body)
+    error = json.loads(body)["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert message_part in error["message"]
+    assert set(error) == {"code", "message", "request_id"}
+
+
+def test_requests_gunicorn_refuses_are_answered_in_the_apis_json_shape(server):
+    port = server.port
+    long_query = "q=" + "x" * 5000
+    assert_json_refusal(
+        raw_exchange(port, f"GET /api/v1/clients?{long_query} HTTP/1.1\r\n"
+                           "Host: localhost\r\n\r\n".encode()),
+        "414", "at most 4,094 bytes")
+    too_many_headers = "".join(f"X-Header-{n}: {n}\r\n" for n in range(101))
+    assert_json_refusal(
+        raw_exchange(port, f"GET /api/v1/ping HTTP/1.1\r\nHost: localhost\r\n"
+                           f"{too_many_headers}\r\n".encode()),
+        "431", "at most 100 headers of 8,190 bytes")
+    huge_header = "X-Big: " + "y" * 9000
+    assert_json_refusal(
+        raw_exchange(port, f"GET /api/v1/ping HTTP/1.1\r\nHost: localhost\r\n"
+                           f"{huge_header}\r\n\r\n".encode()),
+        "431", "headers are too many or too large")
+    assert_json_refusal(raw_exchange(port, b"THIS IS NOT HTTP\r\n\r\n"), "400",
+                        "could not be understood")
+    # The rejected line is gunicorn's to log, not echoed back.
+    assert b"xxxxxxxx" not in raw_exchange(
+        port, f"GET /{'x' * 5000} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())[2]
+
+
+def test_the_worker_still_serves_ordinary_requests(server):
+    status, body = get(server.base_url + "/api/v1/ping", {})
+    assert status == 401
+    assert json.loads(body)["error"]["code"] == "UNAUTHENTICATED"
+    assert get(server.base_url + "/healthz", {})[0] == 200

@@ -92,11 +92,15 @@ def _give_postgres_its_own_cpus(env: dict, port: int, database_cpus: set[int]) -
         env, "print(db.session.execute(text('SHOW data_directory')).scalar())")
     postmaster = int((Path(data_directory) / "postmaster.pid").read_text().split()[0])
     app_cpus = os.sched_getaffinity(0) - database_cpus
-    for pid in [postmaster, *_children(postmaster)]:
-        os.sched_setaffinity(pid, database_cpus)
     gunicorn_master = int(_gunicorn_master(port))
-    for pid in [gunicorn_master, *_children(gunicorn_master), os.getpid()]:
-        os.sched_setaffinity(pid, app_cpus)
+    try:
+        for pid in [postmaster, *_children(postmaster)]:
+            os.sched_setaffinity(pid, database_cpus)
+        for pid in [gunicorn_master, *_children(gunicorn_master), os.getpid()]:
+            os.sched_setaffinity(pid, app_cpus)
+    except PermissionError:
+        sys.exit("--postgres-cpus: pinning the database server's processes needs root "
+                 "(or CAP_SYS_NICE)")
     print(f"PostgreSQL on CPUs {sorted(database_cpus)}; gunicorn, wrk and the benchmark on "
           f"{sorted(app_cpus)}")
 

@@ -46,9 +46,9 @@ def main() -> None:
     os.sync()
     port = _free_port()
     server = _start_gunicorn(env, port)
-    if args.postgres_cpus:
-        _give_postgres_its_own_cpus(env, port, args.postgres_cpus)
     try:
+        if args.postgres_cpus:
+            _give_postgres_its_own_cpus(env, port, args.postgres_cpus)
         results = _measure(port, setup, args, env)
     finally:
         server.send_signal(signal.SIGTERM)

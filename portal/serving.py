@@ -28,7 +28,7 @@ class SyncWorker(GunicornSyncWorker):
             "code": API_CODES.get(status, "VALIDATION_ERROR" if status < 500 else "SERVER_ERROR"),
             "message": self.refusal_message(status),
             "request_id": None,
-        }})
+        }}, separators=(",", ":"))  # compact, as the app's own JSON
         head = (f"HTTP/1.1 {status} {reason}\r\n"
                 "Connection: close\r\n"
                 "Content-Type: application/json\r\n"

@@ -25,7 +25,8 @@ class SyncWorker(GunicornSyncWorker):
     def write_json_error(self, sock, status: int, reason: str, _detail: str) -> None:
         """gunicorn's detail (e.g. the rejected line itself) is logged by gunicorn, not echoed."""
         body = json.dumps({"error": {
-            "code": API_CODES.get(status, "VALIDATION_ERROR" if status < 500 else "SERVER_ERROR"),
+            # Every refusal but a 500 is the request's to fix (a 501 names its encoding).
+            "code": API_CODES.get(status, "VALIDATION_ERROR"),
             "message": self.refusal_message(status),
             "request_id": None,
         }}, separators=(",", ":"))  # compact, as the app's own JSON
@@ -46,4 +47,7 @@ class SyncWorker(GunicornSyncWorker):
             return (f"The request's headers are too many or too large: at most "
                     f"{cfg.limit_request_fields:,} headers of {cfg.limit_request_field_size:,} "
                     f"bytes each.")
+        if status == 501:
+            return ("The request's Transfer-Encoding is not supported: send the body with "
+                    "Content-Length or chunked.")
         return MESSAGES.get(status, MESSAGES[400] if status < 500 else MESSAGES[500])

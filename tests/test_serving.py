@@ -61,6 +61,10 @@ def test_requests_gunicorn_refuses_are_answered_in_the_apis_json_shape(server):
         "431", "headers are too many or too large")
     assert_json_refusal(raw_exchange(port, b"THIS IS NOT HTTP\r\n\r\n"), "400",
                         "could not be understood")
+    assert_json_refusal(
+        raw_exchange(port, b"POST /api/v1/clients HTTP/1.1\r\nHost: localhost\r\n"
+                           b"Transfer-Encoding: foo\r\n\r\n"),
+        "501", "Transfer-Encoding is not supported")
     # The rejected line is gunicorn's to log, not echoed back.
     assert b"xxxxxxxx" not in raw_exchange(
         port, f"GET /{'x' * 5000} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())[2]

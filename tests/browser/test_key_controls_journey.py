@@ -70,3 +70,30 @@ def test_the_key_list_fits_its_card_with_every_column_in_view(live_server, page,
     for delete in page.get_by_role("link", name=re.compile("^Delete key")).all():
         assert delete.evaluate("d => d.getBoundingClientRect().right") <= right_edge
     assert page_errors == []
+
+
+def opacity(locator) -> float:
+    return float(locator.evaluate("element => getComputedStyle(element).opacity"))
+
+
+def test_on_a_touch_screen_the_copy_and_delete_controls_are_shown(live_server, new_context,
+                                                                   log_in):
+    """A phone cannot hover: the controls the desktop shows on hover are always there, and a
+    tap on the delete icon opens the dialog."""
+    phone = new_context(has_touch=True, is_mobile=True)
+    phone.set_default_timeout(10_000)
+    page = phone.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server, ADMIN_EMAIL)
+    open_public_api(page)
+    generate_and_save(page, "Phone sync")
+    panel = page.get_by_role("region", name="Your new API key is saved")
+    copies = panel.get_by_role("button", name=re.compile("^Copy"))
+    assert copies.count() >= 2
+    assert all(opacity(copies.nth(n)) == 1 for n in range(copies.count()))
+    page.get_by_role("link", name="Done").click()
+
+    delete = key_row(page, "Phone sync").get_by_role("link", name=re.compile("^Delete"))
+    assert opacity(delete) == 1
+    delete.tap()
+    expect(page.get_by_role("dialog")).to_contain_text("Phone sync")

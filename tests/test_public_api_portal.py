@@ -181,6 +181,25 @@ def test_reveal_after_15_minutes_asks_for_the_password(admin_client):
     assert actions().count("key.revealed") == 1
 
 
+def test_wrong_passwords_at_reveal_are_rate_limited(app, admin_client, world):
+    """A session left open cannot be used to guess the password at Reveal any faster than at
+    the login form: after the allowance even the right password waits."""
+    app.config["LOGIN_LIMIT_PER_ACCOUNT"] = "3 per minute"
+    key, secret = generate_and_save(admin_client)
+    with admin_client.session_transaction() as session:
+        session["auth_at"] -= 16 * 60
+    reveal = f"{PAGE}/keys/{key.id}/reveal"
+    wrong = [admin_client.post(reveal, data={"password": f"guess {n}"}, headers=HX).status_code
+             for n in range(4)]
+    assert wrong == [422, 422, 422, 429]
+    from tests.conftest import PASSWORD
+
+    refused = admin_client.post(reveal, data={"password": PASSWORD}, headers=HX)
+    assert refused.status_code == 429 and secret not in refused.text
+    assert "Too many requests" in refused.text
+    assert "key.revealed" not in actions()
+
+
 def test_hide_returns_the_masked_cell(admin_client):
     key, secret = generate_and_save(admin_client)
     response = admin_client.get(f"{PAGE}/keys/{key.id}/secret", headers=HX)

@@ -75,6 +75,12 @@ def get_in_firm_or_404(model, object_id: str, *criteria):
     return obj
 
 
+def password_attempt_key() -> str:
+    """The rate-limit key for guesses at the logged-in user's own password (the forms that ask
+    for it again: changing it, revealing a secret): their allowance is per user."""
+    return "password:" + (current_user.get_id() or "")
+
+
 def mark_fresh_login() -> None:
     session["auth_at"] = int(time.time())
 

@@ -141,7 +141,8 @@ def test_key_name(app, seed, name):
     admin = browser(app, seed.tenants.admin)
     before = counts()
     response = form_post(admin, f"{PAGE}/keys/generate", {"name": value}, HX)
-    if name in ("empty", "blank", "nul", "long"):
+    if name in ("empty", "blank", "nul", "long", "rtl"):
+        # rtl: its U+202E and U+202C could make a name show as another one.
         refused(response, before)
         return
     assert response.status_code == 200, response.text[:300]

@@ -200,6 +200,27 @@ def test_wrong_passwords_at_reveal_are_rate_limited(app, admin_client, world):
     assert "key.revealed" not in actions()
 
 
+@pytest.mark.parametrize("name", ["\u202eevil", "sync\u2066x\u2069", "bell\u0007sync"])
+def test_key_names_that_could_show_as_another_are_refused(admin_client, name):
+    response = admin_client.post(f"{PAGE}/keys/generate", data={"name": name}, headers=HX)
+    assert response.status_code == 422
+    assert "change the direction of the text" in response.text
+
+
+def test_right_to_left_letters_and_emoji_are_fine_in_key_names(admin_client):
+    for name in ("שלום مرحبا", "Ärikas 😀🎉", "👩‍💻 sync"):
+        response = admin_client.post(f"{PAGE}/keys/generate", data={"name": name}, headers=HX)
+        assert response.status_code == 200, name
+
+
+def test_key_names_differing_only_in_case_are_taken(admin_client):
+    generate_and_save(admin_client, "Zapier sync")
+    response = admin_client.post(f"{PAGE}/keys/generate", data={"name": "zapier SYNC"},
+                                 headers=HX)
+    assert response.status_code == 422
+    assert "A key named “Zapier sync” already exists" in response.text
+
+
 def test_hide_returns_the_masked_cell(admin_client):
     key, secret = generate_and_save(admin_client)
     response = admin_client.get(f"{PAGE}/keys/{key.id}/secret", headers=HX)

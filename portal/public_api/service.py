@@ -2,6 +2,7 @@
 
 import secrets
 import string
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -54,18 +55,31 @@ def clean_key_name(firm: Firm, raw: str | None) -> str:
         raise KeyNameError("Enter a name for the key, e.g. the software that will use it.")
     if len(name) > KEY_NAME_MAX:
         raise KeyNameError(f"The key name can have at most {KEY_NAME_MAX} characters.")
-    if "\x00" in name:
-        raise KeyNameError("The key name contains characters that are not allowed.")
-    taken = select(ApiKey.id).where(
+    if any(_hidden(character) for character in name):
+        raise KeyNameError("The key name contains characters that are not allowed: control "
+                           "characters or ones that change the direction of the text.")
+    # Names tell keys apart in the list, the audit log and support's look-ups: two that differ
+    # only in case would not. A firm has a handful of keys, so they are compared here.
+    live_names = select(ApiKey.name).where(
         ApiKey.firm_id == firm.id,
-        ApiKey.name == name,
         ApiKey.saved_at.is_not(None),
         ApiKey.deleted_at.is_(None),
         ApiKey.replaced_by_id.is_(None),
     )
-    if db.session.execute(taken).first():
-        raise KeyNameError(f"A key named “{name}” already exists. Choose another name.")
+    for taken in db.session.execute(live_names).scalars():
+        if taken.casefold() == name.casefold():
+            raise KeyNameError(f"A key named “{taken}” already exists. Choose another name.")
     return name
+
+
+# Bidirectional formatting characters: a name holding them can show as something else
+# (e.g. U+202E turns "\u202elive" into "evil" on screen). Letters of right-to-left scripts are fine.
+_DIRECTION_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                                "\u2066\u2067\u2068\u2069")
+
+
+def _hidden(character: str) -> bool:
+    return character in _DIRECTION_CONTROLS or unicodedata.category(character) == "Cc"
 
 
 def generate_key_pair(firm: Firm, name: str, actor: User, *, scope: str = "read_write",

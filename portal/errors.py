@@ -25,6 +25,11 @@ MESSAGES = {
     503: "The service is briefly unavailable. Please try again in a moment.",
 }
 
+# Where the portal's wording speaks of pages, the API's speaks of resources.
+API_MESSAGES = {
+    404: "No such resource: the address is wrong, or what it names does not exist.",
+}
+
 API_CODES = {
     400: "VALIDATION_ERROR",
     401: "UNAUTHENTICATED",
@@ -78,6 +83,7 @@ def _http_error(error: HTTPException):
     status = error.code or 500
     message = MESSAGES.get(status, error.description or "")
     if is_api_request():
+        message = API_MESSAGES.get(status, message)
         # A 405 must say which methods are allowed (RFC 9110); routing raises it without a
         # response, so the Allow header comes from the exception's own headers.
         headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}

@@ -628,6 +628,8 @@ def test_unknown_id_is_404_not_found(get, resource, object_id):
     assert response.status_code == 404, response.text
     error = response.json["error"]
     assert error["code"] == "NOT_FOUND" and error["request_id"] == response.headers["X-Request-Id"]
+    # An integration reads about resources, not the portal's pages.
+    assert error["message"].startswith("No such resource") and "page" not in error["message"]
 
 
 def test_a_contact_id_is_not_a_client(get, seed):

@@ -92,6 +92,7 @@ RULES: dict[tuple[str, str], dict] = {
                                SUPPORT: 200},
     # --- Settings and Apps, the Public API app, its keys and its request log ---
     ("settings.index", "GET"): firm_page(),
+    ("settings.apps", "GET"): firm_page(SETTINGS),
     ("audit.index", "GET"): admin_page(),
     ("public_api.index", "GET"): admin_page(),
     ("public_api.activate", "POST"): admin_page(PUBLIC_API_PAGE),

@@ -30,6 +30,13 @@ def test_settings_lists_public_api_with_its_status(admin_client):
     assert "Public API" in response.text and "Inactive" in response.text
 
 
+@pytest.mark.parametrize("who", ["admin@alpha.example", "member@alpha.example"])
+def test_settings_apps_leads_to_the_page_listing_the_apps(client, world, auth, who):
+    auth.login(who)
+    response = client.get("/settings/apps")
+    assert response.status_code == 302 and response.headers["Location"] == "/settings"
+
+
 def test_page_starts_inactive_with_activate_button(admin_client):
     response = admin_client.get(PAGE)
     assert response.status_code == 200

@@ -1,6 +1,6 @@
 """Settings and Apps: the firm's apps (Public API for admins) and its team."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from portal.auth.access import firm_user_required
@@ -25,3 +25,10 @@ def index():
             }
         )
     return render_template("settings/index.html", firm=firm, apps=apps, members=firm.users)
+
+
+@bp.get("/apps")
+@firm_user_required
+def apps():
+    """The address above each app's own (/settings/apps/public-api) is the page listing them."""
+    return redirect(url_for("settings.index"))

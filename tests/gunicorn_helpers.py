@@ -49,7 +49,7 @@ class Gunicorn:
             "API_SECRET_HMAC_KEY": api_secret_hmac_key,
             "API_SECRET_FERNET_KEYS": FERNET_KEY,
             "PORTAL_API_RATE_LIMIT_READS": "1000000",
-            "PORTAL_API_AUTH_FAILURES_PER_IP": "1000000",
+            "PORTAL_API_AUTH_FAILURES_PER_IP_AND_KEY": "1000000",
         }
         self.process = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "--workers", "2",

@@ -10,7 +10,7 @@ PING = "/api/v1/ping"
 @pytest.fixture
 def app_config(app_config):
     return {**app_config, "API_RATE_LIMIT_READS": 3, "API_RATE_LIMIT_WRITES": 2,
-            "API_AUTH_FAILURES_PER_IP": 4}
+            "API_AUTH_FAILURES_PER_IP_AND_KEY": 4}
 
 
 @pytest.fixture
@@ -50,11 +50,28 @@ def test_keys_are_limited_separately(client, world, headers):
     assert client.get(PING, headers=basic(other.key.api_key, other.secret)).status_code == 200
 
 
-def test_failed_authentication_is_limited_per_ip_even_for_right_credentials(client, headers):
-    wrong = {"X-API-Key": "Z" * 32, "X-API-Secret": "z" * 48}
+def test_failed_authentication_is_limited_per_ip_and_key_even_for_the_right_secret(client,
+                                                                                  world):
+    pair = make_pair(world.firm, world.admin, name="Guessed")
+    wrong = basic(pair.key.api_key, "z" * 48)
     statuses = [client.get(PING, headers=wrong).status_code for _ in range(5)]
     assert statuses == [401, 401, 401, 401, 429]
-    # guessing stops paying: even the right pair is refused until the window passes
-    assert client.get(PING, headers=headers).status_code == 429
-    other_ip = client.get(PING, headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    # guessing stops paying: even the right secret is refused until the window passes
+    right = basic(pair.key.api_key, pair.secret)
+    assert client.get(PING, headers=right).status_code == 429
+    other_ip = client.get(PING, headers=right, environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert other_ip.status_code == 200
+
+
+def test_one_keys_failures_do_not_lock_out_other_keys_from_the_same_ip(client, world,
+                                                                       headers):
+    """An integration platform sends many firms' requests from one address: a broken setup
+    (or someone guessing) holds back only the key it presents."""
+    unknown = {"X-API-Key": "Z" * 32, "X-API-Secret": "z" * 48}
+    assert [client.get(PING, headers=unknown).status_code for _ in range(5)][-1] == 429
+    token = {"Authorization": "Bearer not-a-token"}
+    assert [client.get(PING, headers=token).status_code for _ in range(5)][-1] == 429
+    assert client.get(PING, headers=headers).status_code == 200
+    other_firm = make_pair(world.other_firm, world.other_admin, name="Elsewhere")
+    assert client.get(PING, headers=basic(other_firm.key.api_key,
+                                          other_firm.secret)).status_code == 200

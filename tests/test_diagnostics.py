@@ -138,7 +138,7 @@ def test_requests_nobody_can_be_tied_to_stay_out_of_every_firms_log(client, auth
 
 
 def test_the_per_ip_limit_on_failed_logins_is_logged_without_a_lookup(app, client, pair):
-    app.config["API_AUTH_FAILURES_PER_IP"] = 2
+    app.config["API_AUTH_FAILURES_PER_IP_AND_KEY"] = 2
     statuses = [client.get(PING, headers=basic(pair.key.api_key, wrong(pair.secret))).status_code
                 for _ in range(3)]
     assert statuses == [401, 401, 429]

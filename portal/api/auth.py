@@ -5,6 +5,8 @@ Credentials are read from headers only, never from the URL, the session or a coo
 
 import base64
 import binascii
+import hashlib
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, g, request
@@ -27,31 +29,61 @@ from portal.public_api.verification import (
 LAST_USED_EVERY = timedelta(minutes=1)
 
 
-def authenticate_request() -> Verification:
-    """Verify whatever credentials the request carries."""
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a request presents: a key + secret, a bearer token, or something malformed."""
+
+    api_key: str | None = None
+    api_secret: str | None = None
+    token: str | None = None
+    malformed: bool = False
+
+    @property
+    def caller(self) -> str:
+        """Who the request says it is, never the secret: failed authentication is counted per
+        client IP and caller (portal/api/ratelimit.py)."""
+        if self.token is not None:
+            # Bounded, and no token kept in the limiter's storage.
+            return "token:" + hashlib.sha256(self.token.encode()).hexdigest()[:32]
+        return "key:" + (self.api_key or "")[:MAX_CALLER_KEY]
+
+
+# Longer than any API key: a longer one is wrong anyway, and the storage key stays bounded.
+MAX_CALLER_KEY = 64
+
+
+def read_credentials() -> Credentials:
+    """The credentials in the request's headers."""
     header = request.headers.get("Authorization")
     if header:
         scheme, _, value = header.strip().partition(" ")
         scheme = scheme.lower()
         if scheme == "basic":
-            return _verify_basic(value.strip())
+            return _read_basic(value.strip())
         if scheme == "bearer" and value.strip():
-            return verify_token(value.strip())
-        return Verification(None, AuthFailure.MALFORMED_CREDENTIALS)
-    api_key = request.headers.get("X-API-Key")
-    api_secret = request.headers.get("X-API-Secret")
-    return verify_credentials(api_key, api_secret)
+            return Credentials(token=value.strip())
+        return Credentials(malformed=True)
+    return Credentials(request.headers.get("X-API-Key"), request.headers.get("X-API-Secret"))
 
 
-def _verify_basic(value: str) -> Verification:
+def _read_basic(value: str) -> Credentials:
     try:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        return Verification(None, AuthFailure.MALFORMED_CREDENTIALS)
+        return Credentials(malformed=True)
     api_key, colon, api_secret = decoded.partition(":")
     if not colon:
+        return Credentials(api_key, malformed=True)
+    return Credentials(api_key, api_secret)
+
+
+def authenticate(credentials: Credentials) -> Verification:
+    """Verify what the request presented."""
+    if credentials.malformed:
         return Verification(None, AuthFailure.MALFORMED_CREDENTIALS)
-    return verify_credentials(api_key, api_secret)
+    if credentials.token is not None:
+        return verify_token(credentials.token)
+    return verify_credentials(credentials.api_key, credentials.api_secret)
 
 
 def verify_token(token: str) -> Verification:

@@ -1,4 +1,4 @@
-"""Per-key API rate limits and a stricter per-IP limit on failed authentication.
+"""Per-key API rate limits and a stricter limit on failed authentication per IP and caller.
 
 Built on Flask-Limiter's storage and strategy (the `limits` library), so the counters are
 shared between processes when RATELIMIT_STORAGE_URI points at Redis.
@@ -45,24 +45,32 @@ def hit_key_limit(key: ApiKey) -> RateState:
     return _state(item, bucket, allowed)
 
 
-def auth_failures_exhausted() -> RateState | None:
-    """The 429 state when this client IP already failed authentication too often."""
+def auth_failures_exhausted(caller: str) -> RateState | None:
+    """The 429 state when `caller` (e.g. an API key) already failed authentication too often
+    from this client IP.
+
+    Per IP and caller, not per IP alone: integration platforms send many firms' requests from
+    the same addresses, and one firm's broken setup must not lock the others out."""
     item = _auth_failure_item()
-    bucket = ("api-auth-failure", request.remote_addr or "unknown")
+    bucket = _auth_failure_bucket(caller)
     if limiter.limiter.test(item, *bucket):
         return None
     return _state(item, bucket, allowed=False)
 
 
-def count_auth_failure() -> RateState:
-    """Count a failed authentication against the client IP's allowance."""
+def count_auth_failure(caller: str) -> RateState:
+    """Count a failed authentication against the allowance of `caller` from this client IP."""
     item = _auth_failure_item()
-    bucket = ("api-auth-failure", request.remote_addr or "unknown")
+    bucket = _auth_failure_bucket(caller)
     return _state(item, bucket, limiter.limiter.hit(item, *bucket))
 
 
+def _auth_failure_bucket(caller: str) -> tuple:
+    return ("api-auth-failure", request.remote_addr or "unknown", caller)
+
+
 def _auth_failure_item():
-    return RateLimitItemPerMinute(current_app.config["API_AUTH_FAILURES_PER_IP"])
+    return RateLimitItemPerMinute(current_app.config["API_AUTH_FAILURES_PER_IP_AND_KEY"])
 
 
 def _key_allowance(key: ApiKey, is_write: bool) -> int:

@@ -163,7 +163,7 @@ def _operation(rule, op: Operation) -> dict:
         }
         if op.status == 201:
             result["parameters"].append(IDEMPOTENCY_PARAM)
-    # Every operation is rate limited (per key, and per IP for failed authentication) and
+    # Every operation is rate limited (per key, and per IP and key for failed authentication) and
     # subject to the key's IP allow-list (and, for writes, its scope): 403 and 429 everywhere.
     for status in sorted({*op.errors, "403", "429"}):
         result["responses"][status] = {

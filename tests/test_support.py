@@ -91,6 +91,24 @@ def test_support_looks_up_a_key_and_a_firm(client, auth, world, support, pair):
     assert "No firm has a name like this." in look_up(client, "firm", "Gamma").text
 
 
+def test_a_query_of_another_kind_gets_a_link_to_the_right_look_up(client, auth, world,
+                                                                   support, pair):
+    """An API key pasted while the menu says "Request id" (its default) finds nothing, and says
+    which look-up would: one click away."""
+    request_id = failed_request(client, pair)
+    auth.login(SUPPORT_EMAIL)
+    page = look_up(client, "request", pair.key.api_key).text
+    assert "This looks like an API key" in text_of(page)
+    link = f'href="/support?by=key&amp;q={pair.key.api_key}"'
+    assert link in page
+    assert "Software Name" in text_of(client.get(f"/support?by=key&q={pair.key.api_key}").text)
+    assert "This looks like a request id" in text_of(look_up(client, "key", request_id).text)
+    assert "This looks like a firm name" in text_of(look_up(client, "request", "Gamma").text)
+    # Found, or asked the right way: no suggestion.
+    assert "This looks like" not in look_up(client, "key", pair.key.api_key).text
+    assert "This looks like" not in look_up(client, "key", "Q" * 32).text
+
+
 def test_each_look_up_is_in_the_firms_audit_log(client, auth, world, support, pair):
     request_id = failed_request(client, pair)
     auth.login(SUPPORT_EMAIL)

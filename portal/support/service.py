@@ -17,6 +17,7 @@ from portal.diagnostics.service import (
 )
 from portal.extensions import db
 from portal.public_api.models import ApiKey
+from portal.public_api.verification import API_KEY_LENGTH
 
 LOOKUPS = {"request": "Request id", "key": "API key", "firm": "Firm name"}
 RECENT = 20
@@ -47,6 +48,24 @@ class Lookup:
     dossiers: list[FirmDossier] = field(default_factory=list)
     candidates: list[Firm] = field(default_factory=list)
     key: ApiKey | None = None
+
+    @property
+    def found(self) -> bool:
+        return bool(self.requests or self.dossiers or self.candidates or self.key)
+
+    @property
+    def suggestion(self) -> str | None:
+        """When nothing was found: the kind of look-up the query looks like, if another."""
+        kind = _looks_like(self.query)
+        return kind if not self.found and kind != self.by else None
+
+
+def _looks_like(query: str) -> str:
+    if query.startswith("req_"):
+        return "request"
+    if len(query) == API_KEY_LENGTH and query.isascii() and query.isalnum():
+        return "key"
+    return "firm"
 
 
 def look_up(by: str, query: str) -> Lookup:

@@ -97,3 +97,20 @@ def test_on_a_touch_screen_the_copy_and_delete_controls_are_shown(live_server, n
     assert opacity(delete) == 1
     delete.tap()
     expect(page.get_by_role("dialog")).to_contain_text("Phone sync")
+
+
+def test_on_a_phone_no_page_scrolls_sideways(live_server, new_context, log_in):
+    """At 390 pixels a wide table scrolls inside its card; the page itself never does."""
+    phone = new_context(has_touch=True, is_mobile=True)
+    phone.set_default_timeout(10_000)
+    page = phone.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server, ADMIN_EMAIL)
+    open_public_api(page)
+    generate_and_save(page, "A key with a rather long name for a phone")
+    page.get_by_role("link", name="Done").click()
+    for path in ("/settings", "/settings/apps/public-api", "/settings/apps/public-api/log",
+                 "/clients", "/audit", "/docs/api"):
+        page.goto(live_server.url(path))
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)

@@ -1,5 +1,6 @@
 """Flask CLI commands: create-user, seed-demo (and the ones registered from elsewhere)."""
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -51,18 +52,37 @@ def create_user_command(email, password, firm_name, role, name, support):
 @click.command("seed-demo")
 def seed_demo_command():
     """Create the demo firm (only in an empty database) and print how to log in."""
-    logins_file = Path(current_app.instance_path) / DEMO_LOGINS_FILE
+    logins_file = demo_logins_file()
     if db.session.execute(select(User.id).limit(1)).first() is None:
         logins = _create_demo_firm()
         db.session.commit()
         _write_private(logins_file, "".join(f"{r}\t{e}\t{p}\n" for r, e, p in logins))
-    if logins_file.exists():
-        click.echo("Log in at the portal with one of these demo accounts:")
-        for line in logins_file.read_text().splitlines():
-            role, email, password = line.split("\t")
-            click.echo(f"  {role:<7} {email:<28} password: {password}")
-    else:
+    if not logins_file.exists():
         click.echo("The database already has users; log in with one of them.")
+        return
+    click.echo("Log in at the portal with one of these demo accounts:")
+    for line in logins_file.read_text().splitlines():
+        role, email, password = line.split("\t")
+        user = db.session.execute(select(User).filter_by(email=email)).scalar_one_or_none()
+        if user is None or not user.check_password(password):
+            # Printed only while it still works: someone may have changed it in the portal.
+            click.echo(f"  {role:<7} {email:<28} (its password was changed since then)")
+        else:
+            click.echo(f"  {role:<7} {email:<28} password: {password}")
+
+
+def demo_logins_file() -> Path:
+    """Where the demo's passwords are kept: instance/demo-logins.txt for the instance's own
+    SQLite file, a file of its own for any other database, so that seeding one (e.g. a
+    PostgreSQL server) never overwrites what is printed for another."""
+    instance = Path(current_app.instance_path)
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite" and url.database and (
+        Path(url.database).resolve() == (instance / "portal.sqlite3").resolve()
+    ):
+        return instance / DEMO_LOGINS_FILE
+    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()
+    return instance / f"demo-logins-{digest[:12]}.txt"
 
 
 def _create_demo_firm() -> list[tuple[str, str, str]]:

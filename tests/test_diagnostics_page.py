@@ -129,7 +129,7 @@ def test_banner_names_the_key_and_reason_of_the_last_hours_failures(client, auth
     auth.login("admin@alpha.example")
     page = text_of(client.get(PAGE).text)
     assert "API requests failed in the last hour" in page
-    assert ("Key Software Name : 2 failed requests ( WRONG_SECRET ). The API secret did not "
+    assert ("Key Software Name : 2 failed requests, WRONG_SECRET . The API secret did not "
             "match key 'Software Name'.") in page
 
 

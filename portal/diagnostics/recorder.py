@@ -4,8 +4,6 @@ Registered on the app, not the API blueprint, so unknown /api/ routes (404, 405)
 raised before a blueprint view are recorded too.
 """
 
-import base64
-import binascii
 import re
 import time
 
@@ -13,6 +11,7 @@ from flask import Flask, current_app, g, request
 from sqlalchemy import select
 
 from portal.api import tokens
+from portal.api.auth import read_credentials
 from portal.diagnostics.buffer import TrafficBuffer
 from portal.diagnostics.reasons import Reason, reason_code
 from portal.errors import API_PREFIX
@@ -60,7 +59,7 @@ def _record(status: int, duration: float) -> None:
     key = g.get("api_key")
     reason = reason_code(status, g.get("auth_failure"))
     key_id, firm_id = (key.id, key.firm_id) if key is not None else (None, None)
-    # A 429 before authentication is the per-IP limit on failed logins: that path must stay
+    # A 429 before authentication is the limit on failed logins (per IP and key): it must stay
     # cheap under a flood, so no query to find whose key it named (its earlier 401s did).
     if key is None and reason is not None and reason != Reason.RATE_LIMITED:
         key_id, firm_id = presented_key() or (None, None)
@@ -87,29 +86,18 @@ def _failure_row(status, reason, key_id, firm_id, duration: float) -> dict:
 
 def presented_key() -> tuple[str, str] | None:
     """Id and firm of the saved key a failed request named, by its public part or a token."""
-    header = request.headers.get("Authorization", "").strip()
-    scheme, _, value = header.partition(" ")
+    credentials = read_credentials()
     condition = None
-    if scheme.lower() == "bearer":
-        key_id = _token_key_id(value.strip())
+    if credentials.token is not None:
+        key_id = _token_key_id(credentials.token)
         condition = ApiKey.id == key_id if key_id else None
-    else:
-        api_key = _basic_user(value.strip()) if scheme.lower() == "basic" else None
-        api_key = api_key if header else request.headers.get("X-API-Key")
-        condition = ApiKey.api_key == api_key if _plausible_key(api_key) else None
+    elif _plausible_key(credentials.api_key):
+        condition = ApiKey.api_key == credentials.api_key
     if condition is None:
         return None
     query = select(ApiKey.id, ApiKey.firm_id).where(condition, ApiKey.saved_at.is_not(None))
     row = db.session.execute(query).first()
     return (row.id, row.firm_id) if row is not None else None
-
-
-def _basic_user(value: str) -> str | None:
-    try:
-        decoded = base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    return decoded.partition(":")[0]
 
 
 def _token_key_id(token: str) -> str | None:

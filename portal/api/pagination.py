@@ -11,7 +11,8 @@ from sqlalchemy import Select, tuple_
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 25
-SORTS = ("created_at", "-created_at", "name", "updated_at")
+# Each sort also descending ("-name"): keyset pages walk the same indexes backwards.
+SORTS = ("created_at", "-created_at", "name", "-name", "updated_at", "-updated_at")
 TIME_SORTS = {"created_at", "updated_at"}
 
 

@@ -11,7 +11,7 @@ from portal.crm.models import ClientField, ClientGroup
 from portal.crm.schemas import ClientFieldOut, ClientGroupOut, MemberOut
 
 # These have no updated_at; the sorts they take say so in the reference too.
-SORTS = ("created_at", "-created_at", "name")
+SORTS = ("created_at", "-created_at", "name", "-name")
 MEMBER_STATUSES = ("active", "inactive")
 
 

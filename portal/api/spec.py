@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from portal.api.envelopes import ErrorResponse, ListMeta
+from portal.api.pagination import SORTS
 
 REF = "#/components/schemas/{model}"
 SECURITY = [{"basicAuth": []}, {"apiKey": [], "apiSecret": []}, {"bearerAuth": []}]
@@ -263,8 +264,8 @@ def list_params(statuses: tuple[str, ...] = (), extra: tuple[dict, ...] = ()) ->
          "schema": {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9_-]+$"},
          "description": "next_cursor from the previous page, with the same sort; opaque."},
         {"name": "sort", "in": "query",
-         "schema": {"type": "string", "enum": ["created_at", "-created_at", "name",
-                                               "updated_at"], "default": "created_at"}},
+         "schema": {"type": "string", "enum": list(SORTS), "default": "created_at"},
+         "description": "The order: a field, or with a leading - the same field descending."},
         {"name": "q", "in": "query",
          "schema": {"type": "string", "minLength": 1, "maxLength": 200,
                     "pattern": NON_BLANK_TEXT},

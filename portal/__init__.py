@@ -82,6 +82,11 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         app.config["SESSION_COOKIE_SECURE"] = False
     if test_config:
         app.config.update(test_config)
+    # Renamed (it counts per IP and key now): a deployment that still sets the old name keeps
+    # its value rather than silently getting the default.
+    if "API_AUTH_FAILURES_PER_IP" in app.config:
+        app.config["API_AUTH_FAILURES_PER_IP_AND_KEY"] = app.config.pop(
+            "API_AUTH_FAILURES_PER_IP")
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app)
 

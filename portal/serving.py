@@ -8,6 +8,7 @@ gunicorn.conf.py makes it the worker of every gunicorn this project starts.
 """
 
 import json
+from http import HTTPStatus
 
 from gunicorn import util
 from gunicorn.workers.sync import SyncWorker as GunicornSyncWorker
@@ -22,8 +23,10 @@ class SyncWorker(GunicornSyncWorker):
         util.write_error = self.write_json_error
         super().init_process()
 
-    def write_json_error(self, sock, status: int, reason: str, _detail: str) -> None:
-        """gunicorn's detail (e.g. the rejected line itself) is logged by gunicorn, not echoed."""
+    def write_json_error(self, sock, status: int, _reason: str, _detail: str) -> None:
+        """gunicorn's detail (e.g. the rejected line itself) is logged by gunicorn, not echoed.
+        Its reason phrase is not used either: it stays "Bad Request" for a 501 or a 500."""
+        reason = HTTPStatus(status).phrase
         body = json.dumps({"error": {
             # Every refusal but a 500 is the request's to fix (a 501 names its encoding).
             "code": API_CODES.get(status, "VALIDATION_ERROR"),

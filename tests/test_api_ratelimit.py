@@ -75,3 +75,26 @@ def test_one_keys_failures_do_not_lock_out_other_keys_from_the_same_ip(client, w
     other_firm = make_pair(world.other_firm, world.other_admin, name="Elsewhere")
     assert client.get(PING, headers=basic(other_firm.key.api_key,
                                           other_firm.secret)).status_code == 200
+
+
+def test_made_up_keys_share_one_allowance_per_ip(client, headers):
+    """Trying many keys (made up, or leaked lists) from one address is slowed like guessing
+    one key's secret; a saved key used from the same address still works."""
+    statuses = [client.get(PING, headers={"X-API-Key": f"{n:032d}", "X-API-Secret": "z" * 48})
+                .status_code for n in range(5)]
+    assert statuses == [401, 401, 401, 401, 429]
+    assert client.get(PING, headers=headers).status_code == 200
+
+
+def test_nothing_presented_reaches_the_limiters_storage(app, client, world):
+    """A secret sent where the key belongs (headers swapped, or key and secret run together)
+    is never part of a rate-limit counter's name."""
+    from portal.extensions import limiter
+
+    pair = make_pair(world.firm, world.admin, name="Swapped")
+    client.get(PING, headers={"X-API-Key": pair.secret, "X-API-Secret": pair.key.api_key})
+    client.get(PING, headers=basic(pair.key.api_key + pair.secret, ""))
+    client.get(PING, headers=basic(pair.key.api_key, "wrong" * 10))
+    names = " ".join(str(name) for name in limiter.limiter.storage.storage)
+    assert "api-auth-failure" in names
+    assert pair.secret not in names and pair.secret[:16] not in names

@@ -135,6 +135,15 @@ def test_test_config_wins_over_the_environment(app_config, monkeypatch):
     assert not isinstance(app.wsgi_app, ProxyFix)
 
 
+def test_the_renamed_auth_failure_setting_is_still_read(app_config, monkeypatch):
+    """PORTAL_API_AUTH_FAILURES_PER_IP (before it counted per IP and key) keeps its value."""
+    monkeypatch.setenv("PORTAL_API_AUTH_FAILURES_PER_IP", "7")
+    app = create_app({k: v for k, v in app_config.items()
+                      if not k.startswith("API_AUTH_FAILURES")})
+    assert app.config["API_AUTH_FAILURES_PER_IP_AND_KEY"] == 7
+    assert "API_AUTH_FAILURES_PER_IP" not in app.config
+
+
 def test_wsgi_refuses_to_start_in_production_with_development_defaults(tmp_path):
     """What `make serve` (flask db upgrade, then gunicorn wsgi:app) meets: a clear error."""
     env = {k: v for k, v in os.environ.items() if k not in DEPLOYMENT_VARIABLES}

@@ -207,7 +207,9 @@ def test_wrong_passwords_at_reveal_are_rate_limited(app, admin_client, world):
     assert "key.revealed" not in actions()
 
 
-@pytest.mark.parametrize("name", ["\u202eevil", "sync\u2066x\u2069", "bell\u0007sync"])
+@pytest.mark.parametrize("name", ["\u202eevil", "sync\u2066x\u2069", "bell\u0007sync",
+                                  "Zapier\u200b sync", "Zap\u00adier sync", "Zapier sync\ufeff",
+                                  "Zapier\u2060 sync", "Zapier \U000e0041sync"])
 def test_key_names_that_could_show_as_another_are_refused(admin_client, name):
     response = admin_client.post(f"{PAGE}/keys/generate", data={"name": name}, headers=HX)
     assert response.status_code == 422
@@ -222,10 +224,25 @@ def test_right_to_left_letters_and_emoji_are_fine_in_key_names(admin_client):
 
 def test_key_names_differing_only_in_case_are_taken(admin_client):
     generate_and_save(admin_client, "Zapier sync")
-    response = admin_client.post(f"{PAGE}/keys/generate", data={"name": "zapier SYNC"},
-                                 headers=HX)
-    assert response.status_code == 422
-    assert "A key named “Zapier sync” already exists" in response.text
+    for same in ("zapier SYNC", "\uff3aapier sync"):  # the second: a fullwidth Z
+        response = admin_client.post(f"{PAGE}/keys/generate", data={"name": same}, headers=HX)
+        assert response.status_code == 422
+        assert "A key named “Zapier sync” already exists" in response.text
+
+
+def test_reveal_and_the_password_form_share_one_allowance(app, admin_client, world):
+    """Guesses at one's own password count together, whichever form asks for it."""
+    app.config["LOGIN_LIMIT_PER_ACCOUNT"] = "3 per minute"
+    key, _ = generate_and_save(admin_client)
+    with admin_client.session_transaction() as session:
+        session["auth_at"] -= 16 * 60
+    wrong = {"current_password": "nope nope", "new_password": "n3w-password-long",
+             "confirm_password": "n3w-password-long"}
+    assert [admin_client.post("/account/password", data=wrong).status_code
+            for _ in range(2)] == [422, 422]
+    reveal = f"{PAGE}/keys/{key.id}/reveal"
+    assert admin_client.post(reveal, data={"password": "x"}, headers=HX).status_code == 422
+    assert admin_client.post(reveal, data={"password": "y"}, headers=HX).status_code == 429
 
 
 def test_hide_returns_the_masked_cell(admin_client):

@@ -5,7 +5,6 @@ Credentials are read from headers only, never from the URL, the session or a coo
 
 import base64
 import binascii
-import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,18 +37,6 @@ class Credentials:
     token: str | None = None
     malformed: bool = False
 
-    @property
-    def caller(self) -> str:
-        """Who the request says it is, never the secret: failed authentication is counted per
-        client IP and caller (portal/api/ratelimit.py)."""
-        if self.token is not None:
-            # Bounded, and no token kept in the limiter's storage.
-            return "token:" + hashlib.sha256(self.token.encode()).hexdigest()[:32]
-        return "key:" + (self.api_key or "")[:MAX_CALLER_KEY]
-
-
-# Longer than any API key: a longer one is wrong anyway, and the storage key stays bounded.
-MAX_CALLER_KEY = 64
 
 
 def read_credentials() -> Credentials:

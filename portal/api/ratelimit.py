@@ -1,4 +1,4 @@
-"""Per-key API rate limits and a stricter limit on failed authentication per IP and caller.
+"""Per-key API rate limits and a stricter limit on failed authentication per IP and key.
 
 Built on Flask-Limiter's storage and strategy (the `limits` library), so the counters are
 shared between processes when RATELIMIT_STORAGE_URI points at Redis.
@@ -13,6 +13,7 @@ from limits import RateLimitItemPerMinute
 
 from portal.extensions import limiter
 from portal.public_api.models import ApiKey
+from portal.public_api.verification import KeyRow
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -45,28 +46,33 @@ def hit_key_limit(key: ApiKey) -> RateState:
     return _state(item, bucket, allowed)
 
 
-def auth_failures_exhausted(caller: str) -> RateState | None:
-    """The 429 state when `caller` (e.g. an API key) already failed authentication too often
-    from this client IP.
+def auth_failures_exhausted(key: KeyRow | None) -> RateState | None:
+    """The 429 state when this request's key already failed authentication too often from this
+    client IP (`key`: the saved key the credentials named, None when they named none).
 
-    Per IP and caller, not per IP alone: integration platforms send many firms' requests from
-    the same addresses, and one firm's broken setup must not lock the others out."""
+    Per IP and key, not per IP alone: integration platforms send many firms' requests from the
+    same addresses, and one firm's broken setup must not lock the others out. Credentials that
+    name no saved key (unknown, malformed, missing) share one allowance per IP, so trying many
+    made-up or leaked keys from one address is slowed all the same."""
     item = _auth_failure_item()
-    bucket = _auth_failure_bucket(caller)
+    bucket = _auth_failure_bucket(key)
     if limiter.limiter.test(item, *bucket):
         return None
     return _state(item, bucket, allowed=False)
 
 
-def count_auth_failure(caller: str) -> RateState:
-    """Count a failed authentication against the allowance of `caller` from this client IP."""
+def count_auth_failure(key: KeyRow | None) -> RateState:
+    """Count a failed authentication against the allowance of `key` from this client IP."""
     item = _auth_failure_item()
-    bucket = _auth_failure_bucket(caller)
+    bucket = _auth_failure_bucket(key)
     return _state(item, bucket, limiter.limiter.hit(item, *bucket))
 
 
-def _auth_failure_bucket(caller: str) -> tuple:
-    return ("api-auth-failure", request.remote_addr or "unknown", caller)
+def _auth_failure_bucket(key: KeyRow | None) -> tuple:
+    # The saved key's id, never what the request presented: nothing a caller sends (a secret
+    # pasted as the key, say) reaches the limiter's storage, and its size stays bounded.
+    return ("api-auth-failure", request.remote_addr or "unknown",
+            key.id if key is not None else "no-key")
 
 
 def _auth_failure_item():

@@ -4,13 +4,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.api import ratelimit, spec, tokens
-from portal.api.auth import (
-    MAX_CALLER_KEY,
-    authenticate,
-    read_credentials,
-    remember_caller,
-    touch_last_used,
-)
+from portal.api.auth import authenticate, read_credentials, remember_caller, touch_last_used
 from portal.api.body import BodyError, parse_body
 from portal.api.envelopes import Ping, TokenRequest, TokenResponse
 from portal.api.pagination import ParamError
@@ -19,7 +13,7 @@ from portal.api.spec import documented
 from portal.crm.errors import CrmValidationError
 from portal.errors import json_error
 from portal.public_api.controls import ip_allowed, scope_allows
-from portal.public_api.verification import AuthFailure, verify_credentials
+from portal.public_api.verification import AuthFailure, Verification, verify_credentials
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -32,8 +26,7 @@ def require_credentials():
     """Authenticate every API request before its view runs."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    credentials = read_credentials()
-    refusal = _admit(credentials.caller, lambda: authenticate(credentials))
+    refusal = _admit(lambda: authenticate(read_credentials()))
     if refusal is None and not scope_allows(g.api_key, request.method):
         # Only here: exchanging a read key for a token is a POST that writes nothing.
         return json_error(403, "FORBIDDEN", "This API key has the read scope: it can only "
@@ -41,25 +34,26 @@ def require_credentials():
     return refusal
 
 
-def _admit(caller: str, verify):
-    """Authenticate and rate-limit; a response means the request stops here. `caller` is who
-    the request says it is (e.g. its API key): failures are counted per client IP and caller."""
-    exhausted = ratelimit.auth_failures_exhausted(caller)
-    if exhausted is not None:
-        # This caller failed too often from this IP: refuse before checking, so guessing its
-        # secret stops paying. Other keys used from the same IP are not held back.
-        return _rate_limited(exhausted, "Too many failed authentication attempts.")
+def _admit(verify):
+    """Authenticate and rate-limit; a response means the request stops here."""
     verification = verify()
+    exhausted = ratelimit.auth_failures_exhausted(verification.key)
+    if exhausted is not None:
+        # This key failed too often from this IP (or, for credentials naming no saved key,
+        # this IP did): refused whatever was presented, so guessing stops paying, and nothing
+        # of the key is used or recorded. Other keys used from the same IP are not held back.
+        remember_caller(Verification(None))
+        return _rate_limited(exhausted, "Too many failed authentication attempts.")
     remember_caller(verification)
     if verification.failure is not None:
-        g.rate_state = ratelimit.count_auth_failure(caller)
+        g.rate_state = ratelimit.count_auth_failure(verification.key)
         if verification.failure is AuthFailure.APP_INACTIVE:
             return app_inactive()
         return unauthenticated()
     if not ip_allowed(verification.key, request.remote_addr):
         # Right credentials from the wrong place: likely leaked, so count it as a failure.
         g.auth_failure = AuthFailure.IP_NOT_ALLOWED
-        g.rate_state = ratelimit.count_auth_failure(caller)
+        g.rate_state = ratelimit.count_auth_failure(verification.key)
         return json_error(403, "FORBIDDEN", "This API key may not be used from this IP "
                           "address. An admin can change the key's IP allow-list.")
     g.rate_state = ratelimit.hit_key_limit(verification.key)
@@ -132,8 +126,7 @@ def ping():
 def issue_token():
     """Exchange an API key + secret for a Bearer token (1 hour)."""
     body = parse_body(TokenRequest)
-    refusal = _admit("key:" + (body.api_key or "")[:MAX_CALLER_KEY],
-                     lambda: verify_credentials(body.api_key, body.api_secret))
+    refusal = _admit(lambda: verify_credentials(body.api_key, body.api_secret))
     if refusal is not None:
         return refusal
     # The token answer is OAuth-shaped (no "data" envelope) so standard clients understand it.

@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal.accounts.models import User
-from portal.extensions import db, login_manager
+from portal.extensions import db, limiter, login_manager
 from portal.htmx import is_htmx
 
 SESSION_VERSION = "session_version"
@@ -79,6 +79,16 @@ def password_attempt_key() -> str:
     """The rate-limit key for guesses at the logged-in user's own password (the forms that ask
     for it again: changing it, revealing a secret): their allowance is per user."""
     return "password:" + (current_user.get_id() or "")
+
+
+def limit_own_password_guesses(deduct_when):
+    """One allowance per user (LOGIN_LIMIT_PER_ACCOUNT) shared by every form that checks the
+    user's own password, so a session left open cannot guess faster by using several of them.
+    `deduct_when(response)`: the response was a wrong password."""
+    return limiter.shared_limit(
+        lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], scope="own-password",
+        key_func=password_attempt_key, methods=["POST"], deduct_when=deduct_when,
+    )
 
 
 def mark_fresh_login() -> None:

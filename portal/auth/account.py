@@ -1,12 +1,12 @@
 """The logged-in user's own account: changing the password logs out every other session."""
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from portal.auth.access import mark_fresh_login, password_attempt_key, start_session_version
+from portal.auth.access import limit_own_password_guesses, mark_fresh_login, start_session_version
 from portal.auth.forms import ChangePasswordForm
 from portal.auth.views import bp
-from portal.extensions import db, limiter
+from portal.extensions import db
 
 
 def _refused(response) -> bool:
@@ -16,8 +16,7 @@ def _refused(response) -> bool:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=password_attempt_key, deduct_when=_refused)
+@limit_own_password_guesses(deduct_when=_refused)
 def change_password():
     """Change the password (the current one first); other sessions are logged out."""
     form = ChangePasswordForm()

@@ -1,16 +1,16 @@
 """API keys on the Public API page: generate, save, reveal, delete (htmx fragments + no-JS)."""
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from portal.auth.access import (
     admin_required,
     get_in_firm_or_404,
     has_recent_login,
+    limit_own_password_guesses,
     mark_fresh_login,
-    password_attempt_key,
 )
-from portal.extensions import db, limiter
+from portal.extensions import db
 from portal.htmx import no_store, wants_fragment
 from portal.ids import utcnow
 from portal.public_api import controls, service
@@ -81,8 +81,7 @@ def _wrong_password(response) -> bool:
 @bp.post("/keys/<key_id>/reveal")
 @admin_required
 # Guessing the password of a session left open is as slow here as on the login form.
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-               key_func=password_attempt_key, deduct_when=_wrong_password)
+@limit_own_password_guesses(deduct_when=_wrong_password)
 def reveal_secret(key_id: str):
     """Show a key's secret; asks for the password first unless the login is recent."""
     key = _load_live_key(key_id)

@@ -56,8 +56,9 @@ def clean_key_name(firm: Firm, raw: str | None) -> str:
     if len(name) > KEY_NAME_MAX:
         raise KeyNameError(f"The key name can have at most {KEY_NAME_MAX} characters.")
     if any(_hidden(character) for character in name):
-        raise KeyNameError("The key name contains characters that are not allowed: control "
-                           "characters or ones that change the direction of the text.")
+        raise KeyNameError("The key name contains characters that are not allowed: invisible "
+                           "or control characters, or ones that change the direction of the "
+                           "text.")
     # Names tell keys apart in the list, the audit log and support's look-ups: two that differ
     # only in case would not. A firm has a handful of keys, so they are compared here.
     live_names = select(ApiKey.name).where(
@@ -67,7 +68,7 @@ def clean_key_name(firm: Firm, raw: str | None) -> str:
         ApiKey.replaced_by_id.is_(None),
     )
     for taken in db.session.execute(live_names).scalars():
-        if taken.casefold() == name.casefold():
+        if _compared(taken) == _compared(name):
             raise KeyNameError(f"A key named “{taken}” already exists. Choose another name.")
     return name
 
@@ -76,10 +77,22 @@ def clean_key_name(firm: Firm, raw: str | None) -> str:
 # (e.g. U+202E turns "\u202elive" into "evil" on screen). Letters of right-to-left scripts are fine.
 _DIRECTION_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
                                 "\u2066\u2067\u2068\u2069")
+# The one invisible format character a name may hold: it joins emoji (👩‍💻).
+_ZERO_WIDTH_JOINER = "\u200d"
 
 
 def _hidden(character: str) -> bool:
-    return character in _DIRECTION_CONTROLS or unicodedata.category(character) == "Cc"
+    """Control, direction and other invisible format characters (zero-width space, soft
+    hyphen, word joiner, byte-order mark, tags): they would make look-alike names."""
+    if character in _DIRECTION_CONTROLS:
+        return True
+    category = unicodedata.category(character)
+    return category == "Cc" or (category == "Cf" and character != _ZERO_WIDTH_JOINER)
+
+
+def _compared(name: str) -> str:
+    # Compatibility forms too: a fullwidth "Ｚapier" is the same name as "Zapier".
+    return unicodedata.normalize("NFKC", name).casefold()
 
 
 def generate_key_pair(firm: Firm, name: str, actor: User, *, scope: str = "read_write",

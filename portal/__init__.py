@@ -64,7 +64,7 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         RATELIMIT_HEADERS_ENABLED=False,
         API_RATE_LIMIT_READS=600,  # per key per minute
         API_RATE_LIMIT_WRITES=120,  # per key per minute
-        API_AUTH_FAILURES_PER_IP_AND_KEY=30,  # per client IP and presented key, per minute
+        API_AUTH_FAILURES_PER_IP_AND_KEY=30,  # per client IP and saved key, per minute
         LOGIN_LIMIT_PER_ACCOUNT="10 per minute",
         LOGIN_LIMIT_PER_IP="30 per minute",
     )

@@ -38,7 +38,6 @@ class Credentials:
     malformed: bool = False
 
 
-
 def read_credentials() -> Credentials:
     """The credentials in the request's headers."""
     header = request.headers.get("Authorization")

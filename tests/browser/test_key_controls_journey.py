@@ -72,6 +72,17 @@ def test_the_key_list_fits_its_card_with_every_column_in_view(live_server, page,
     assert page_errors == []
 
 
+def admin_on_a_phone(live_server, new_context, log_in):
+    """A 390-pixel touch screen, logged in as the admin, on the Public API page."""
+    phone = new_context(has_touch=True, is_mobile=True)
+    phone.set_default_timeout(10_000)
+    page = phone.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server, ADMIN_EMAIL)
+    open_public_api(page)
+    return page
+
+
 def opacity(locator) -> float:
     return float(locator.evaluate("element => getComputedStyle(element).opacity"))
 
@@ -80,12 +91,7 @@ def test_on_a_touch_screen_the_copy_and_delete_controls_are_shown(live_server, n
                                                                    log_in):
     """A phone cannot hover: the controls the desktop shows on hover are always there, and a
     tap on the delete icon opens the dialog."""
-    phone = new_context(has_touch=True, is_mobile=True)
-    phone.set_default_timeout(10_000)
-    page = phone.new_page()
-    page.set_viewport_size({"width": 390, "height": 844})
-    log_in(page, live_server, ADMIN_EMAIL)
-    open_public_api(page)
+    page = admin_on_a_phone(live_server, new_context, log_in)
     generate_and_save(page, "Phone sync")
     panel = page.get_by_role("region", name="Your new API key is saved")
     copies = panel.get_by_role("button", name=re.compile("^Copy"))
@@ -101,12 +107,7 @@ def test_on_a_touch_screen_the_copy_and_delete_controls_are_shown(live_server, n
 
 def test_on_a_phone_no_page_scrolls_sideways(live_server, new_context, log_in):
     """At 390 pixels a wide table scrolls inside its card; the page itself never does."""
-    phone = new_context(has_touch=True, is_mobile=True)
-    phone.set_default_timeout(10_000)
-    page = phone.new_page()
-    page.set_viewport_size({"width": 390, "height": 844})
-    log_in(page, live_server, ADMIN_EMAIL)
-    open_public_api(page)
+    page = admin_on_a_phone(live_server, new_context, log_in)
     generate_and_save(page, "A key with a rather long name for a phone")
     page.get_by_role("link", name="Done").click()
     for path in ("/settings", "/settings/apps/public-api", "/settings/apps/public-api/log",

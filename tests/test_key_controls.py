@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import Firm
 from portal.crm.models import Client
@@ -217,6 +218,33 @@ def test_rolling_with_no_grace_stops_the_old_pair_at_once(client, world, pair):
     assert client.get(PING, headers=basic(new.key.api_key, new.secret)).status_code == 200
     # Nothing may use the old secret again, so nothing of it is kept.
     assert stored_secret(pair.key) == (None, None)
+
+
+def test_the_database_refuses_a_second_live_key_whose_name_folds_the_same(world, pair):
+    """What holds when two saves race past the service's check (see the portal's test)."""
+    def add(firm, name, saved=True):
+        key = ApiKey(firm_id=firm.id, name=name, api_key=name.encode().hex()[:32],
+                     saved_at=utcnow() if saved else None)
+        db.session.add(key)
+        db.session.flush()
+
+    add(world.other_firm, "INTEGRATION")  # another firm's names are its own
+    add(world.firm, "integration", saved=False)  # a draft is not a live key
+    for same in ("INTEGRATION", "\uff29ntegration"):  # case; a fullwidth I
+        with pytest.raises(IntegrityError):
+            add(world.firm, same)
+        db.session.rollback()
+
+
+def test_a_roll_passes_the_old_keys_name_fold_to_its_successor(world, pair):
+    """A key that shared a folded name before names were compared folded has a fold of its own
+    (migration c3e1f0a9d2b4); its successor keeps that place in the index."""
+    set_columns(pair.key, name_fold="f" * 64)
+    other = ApiKey(firm_id=world.firm.id, name="INTEGRATION", api_key="x" * 32, saved_at=utcnow())
+    db.session.add(other)
+    db.session.commit()
+    new = roll(world, pair, timedelta(hours=1))
+    assert db.session.get(ApiKey, new.key.id).name_fold == "f" * 64
 
 
 def stored_secret(key: ApiKey) -> tuple:

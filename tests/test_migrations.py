@@ -10,9 +10,11 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from portal import create_app
 from portal.extensions import db
+from portal.public_api.models import key_name_fold
 
 VERSION_TABLE = "alembic_version"
 
@@ -111,3 +113,38 @@ def test_downgrade_to_base_leaves_no_table(empty_app):
     # ... and the way back up still works.
     flask_migrate.upgrade()
     assert _differences() == []
+
+
+def test_key_name_folds_are_backfilled_and_names_that_already_collide_are_kept(empty_app):
+    """Live keys saved before names were compared folded may share a folded name: the upgrade
+    keeps them all, and from then on the index refuses another."""
+    flask_migrate.upgrade(revision="b5d0c6f1a2e3")
+    now = "2026-11-01 10:00:00"
+    with db.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO firms (id, name, api_app_active, created_at) "
+            "VALUES ('firm_a', 'A', true, :now)"), {"now": now})
+        for number, (name, saved, deleted) in enumerate([
+            ("Zapier", now, None), ("ZAPIER", now, None), ("Old", now, now), ("zapier", None, None),
+        ]):
+            connection.execute(text(
+                "INSERT INTO api_keys (id, firm_id, name, api_key, created_at, saved_at, "
+                "deleted_at, scope) VALUES (:id, 'firm_a', :name, :id, :created, :saved, "
+                ":deleted, 'read')"),
+                {"id": f"key_{number}", "name": name, "saved": saved, "deleted": deleted,
+                 "created": f"2026-11-01 10:00:0{number}"})
+    flask_migrate.upgrade()
+    assert _differences() == []
+    with db.engine.connect() as connection:
+        folds = dict(connection.execute(text("SELECT id, name_fold FROM api_keys")).all())
+    plain = key_name_fold("Zapier")
+    # The oldest live key keeps the plain fold; the later one gets one of its own; the draft
+    # and the deleted key (outside the index) get their plain fold.
+    assert folds["key_0"] == plain and folds["key_3"] == plain
+    assert folds["key_1"] not in (plain, None)
+    assert folds["key_2"] == key_name_fold("Old")
+    with pytest.raises(IntegrityError), db.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO api_keys (id, firm_id, name, name_fold, api_key, created_at, saved_at, "
+            "scope) VALUES ('key_9', 'firm_a', 'zapIER', :fold, 'key_9', :now, :now, 'read')"),
+            {"fold": plain, "now": now})

@@ -134,7 +134,10 @@ def roll_key(key: ApiKey, grace: timedelta, actor: User) -> GeneratedPair:
         created_by_id=actor.id, saved_at=now, scope=key.scope, expires_on=key.expires_on,
         ip_allowlist=key.ip_allowlist,
     )
-    # The old key leaves the unique live-name index before its successor enters it.
+    # The successor takes the old key's place in the unique live-name index (its fold too: a
+    # key that shared a folded name before names were compared folded keeps its own), after
+    # the old key has left it.
+    successor.name_fold = key.name_fold
     key.replaced_by_id = successor.id
     key.retires_at = now + grace
     if grace <= timedelta(0):

@@ -1,10 +1,12 @@
 """API keys: a public API key, and a secret kept only as an HMAC digest and a ciphertext."""
 
 import enum
+import hashlib
+import unicodedata
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.accounts.models import Firm, User
 from portal.extensions import db
@@ -19,6 +21,19 @@ class KeyStatus(enum.StrEnum):
 LIVE_NAME_WHERE = "saved_at IS NOT NULL AND deleted_at IS NULL AND replaced_by_id IS NULL"
 
 
+def folded_key_name(name: str) -> str:
+    """What key names are compared by: names that differ only in case or in compatibility
+    forms (a fullwidth "Ｚapier" is "Zapier") would not tell keys apart in the list, the audit
+    log or support's look-ups."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def key_name_fold(name: str) -> str:
+    """The indexed form of a folded name: a digest, since NFKC can make a 100-character name up
+    to 18 times longer, more than a PostgreSQL index entry may hold."""
+    return hashlib.sha256(folded_key_name(name).encode()).hexdigest()
+
+
 class KeyScope(enum.StrEnum):
     READ = "read"
     READ_WRITE = "read_write"
@@ -31,12 +46,14 @@ class KeyScope(enum.StrEnum):
 class ApiKey(db.Model):
     __tablename__ = "api_keys"
     __table_args__ = (
-        # One live key per name in a firm; drafts, deleted keys and keys replaced by a roll
-        # (which share their successor's name during the grace period) do not count.
+        # One live key per name (compared folded) in a firm; drafts, deleted keys and keys
+        # replaced by a roll (which share their successor's name during the grace period) do
+        # not count. The service checks first, for a readable message; this index holds when
+        # two admins save at the same moment.
         Index(
-            "uq_api_keys_live_name",
+            "uq_api_keys_live_name_fold",
             "firm_id",
-            "name",
+            "name_fold",
             unique=True,
             sqlite_where=text(LIVE_NAME_WHERE),
             postgresql_where=text(LIVE_NAME_WHERE),
@@ -46,6 +63,10 @@ class ApiKey(db.Model):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("key"))
     firm_id: Mapped[str] = mapped_column(ForeignKey("firms.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
+    # key_name_fold(name), set with the name. Keys that shared a folded name before names were
+    # compared folded keep a fold of their own (migration c3e1f0a9d2b4) and pass it to their
+    # successor on a roll.
+    name_fold: Mapped[str] = mapped_column(String(64))
     api_key: Mapped[str] = mapped_column(String(64), unique=True)
     # Both are wiped when the key is deleted; the api_key stays so a deleted key is recognised.
     secret_digest: Mapped[str | None] = mapped_column(String(64))
@@ -69,6 +90,11 @@ class ApiKey(db.Model):
 
     firm: Mapped[Firm] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @validates("name")
+    def _fold_name(self, _attribute: str, name: str) -> str:
+        self.name_fold = key_name_fold(name)
+        return name
 
     @property
     def status(self) -> KeyStatus:

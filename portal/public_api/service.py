@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Firm, User
@@ -14,7 +15,7 @@ from portal.audit.service import record_event
 from portal.extensions import db
 from portal.ids import utcnow
 from portal.keyring import keyring
-from portal.public_api.models import ApiKey
+from portal.public_api.models import ApiKey, folded_key_name
 from portal.public_api.verification import API_KEY_LENGTH, API_SECRET_LENGTH
 
 KEY_NAME_MAX = 100
@@ -59,8 +60,8 @@ def clean_key_name(firm: Firm, raw: str | None) -> str:
         raise KeyNameError("The key name contains characters that are not allowed: invisible "
                            "or control characters, or ones that change the direction of the "
                            "text.")
-    # Names tell keys apart in the list, the audit log and support's look-ups: two that differ
-    # only in case would not. A firm has a handful of keys, so they are compared here.
+    # A firm has a handful of keys, so they are compared here, for a message naming the one
+    # that has the name; the database's unique index settles two saves at the same moment.
     live_names = select(ApiKey.name).where(
         ApiKey.firm_id == firm.id,
         ApiKey.saved_at.is_not(None),
@@ -68,7 +69,7 @@ def clean_key_name(firm: Firm, raw: str | None) -> str:
         ApiKey.replaced_by_id.is_(None),
     )
     for taken in db.session.execute(live_names).scalars():
-        if _compared(taken) == _compared(name):
+        if folded_key_name(taken) == folded_key_name(name):
             raise KeyNameError(f"A key named “{taken}” already exists. Choose another name.")
     return name
 
@@ -88,11 +89,6 @@ def _hidden(character: str) -> bool:
         return True
     category = unicodedata.category(character)
     return category == "Cc" or (category == "Cf" and character != _ZERO_WIDTH_JOINER)
-
-
-def _compared(name: str) -> str:
-    # Compatibility forms too: a fullwidth "Ｚapier" is the same name as "Zapier".
-    return unicodedata.normalize("NFKC", name).casefold()
 
 
 def generate_key_pair(firm: Firm, name: str, actor: User, *, scope: str = "read_write",
@@ -121,6 +117,15 @@ def save_key(draft: ApiKey, actor: User) -> ApiKey:
     """Save a draft: from now on it authenticates (while the app is active)."""
     clean_key_name(draft.firm, draft.name)
     draft.saved_at = utcnow()
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        # Another admin saved the same name after the check above: the unique index refused
+        # it. The session must be rolled back (the view does) before it is used again.
+        if "name_fold" not in str(error.orig):
+            raise
+        raise KeyNameError("Another key with this name was saved just now. Choose another "
+                           "name.") from error
     details = {"api_key": draft.api_key, "scope": draft.scope,
                "expires_on": draft.expires_on.isoformat() if draft.expires_on else None}
     record_event(draft.firm_id, actor, "key.generated", draft.name, details)

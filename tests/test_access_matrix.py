@@ -96,6 +96,7 @@ RULES: dict[tuple[str, str], dict] = {
     ("audit.index", "GET"): admin_page(),
     ("public_api.index", "GET"): admin_page(),
     ("public_api.activate", "POST"): admin_page(PUBLIC_API_PAGE),
+    ("public_api.confirm_deactivate", "GET"): admin_page(),
     ("public_api.deactivate", "POST"): admin_page(PUBLIC_API_PAGE),
     ("public_api.generate_key", "POST"): admin_page(422),  # no name given
     ("public_api.save_key", "POST"): admin_page(422),  # no draft given

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from portal.audit.models import AuditEvent
 from portal.extensions import db
+from portal.public_api import service
 from portal.public_api.models import ApiKey
 from tests.helpers import HX, generate_and_save
 
@@ -162,6 +163,39 @@ def test_key_status_follows_the_app_and_is_never_rewritten(admin_client):
     assert fragment.count('badge-on">Active') == 3
 
 
+def test_deactivate_asks_first_and_says_what_stops(admin_client, world):
+    generate_and_save(admin_client, "One")
+    generate_and_save(admin_client, "Two")
+    status = admin_client.post(f"{PAGE}/activate", headers=HX).text
+    # The page's Deactivate only opens the dialog: nothing posts from the header itself.
+    assert f'hx-get="{PAGE}/deactivate"' in status and f'hx-post="{PAGE}/deactivate"' not in status
+    dialog = admin_client.get(f"{PAGE}/deactivate", headers=HX)
+    assert dialog.status_code == 200 and "<html" not in dialog.text
+    assert "<dialog" in dialog.text and "All 2 API keys become inactive" in dialog.text
+    assert "401 Unauthorized" in dialog.text and "the same keys work again" in dialog.text
+    assert f'hx-post="{PAGE}/deactivate"' in dialog.text
+    db.session.refresh(world.firm)
+    assert world.firm.api_app_active is True and "app.deactivated" not in actions()
+
+
+def test_deactivate_confirmation_without_javascript_is_the_page_with_the_dialog(admin_client):
+    admin_client.post(f"{PAGE}/activate")
+    response = admin_client.get(f"{PAGE}/deactivate")
+    assert "<html" in response.text and "API Integration" in response.text
+    assert "<dialog" in response.text and 'action="/settings/apps/public-api/deactivate"' in (
+        response.text)
+    assert "Every API request will get 401" in response.text  # no keys yet
+
+
+def test_deactivate_dialog_of_an_app_already_inactive_shows_the_status_instead(admin_client):
+    """A page left open while another admin deactivated the app."""
+    response = admin_client.get(f"{PAGE}/deactivate", headers=HX)
+    assert "<dialog" not in response.text and ">Activate<" in response.text
+    assert response.headers["HX-Retarget"] == "#app-status"
+    no_js = admin_client.get(f"{PAGE}/deactivate")
+    assert no_js.status_code == 302 and no_js.headers["Location"] == PAGE
+
+
 def test_reveal_with_recent_login_shows_secret_no_store_and_audits(admin_client):
     key, secret = generate_and_save(admin_client)
     response = admin_client.post(f"{PAGE}/keys/{key.id}/reveal", headers=HX)
@@ -228,6 +262,27 @@ def test_key_names_differing_only_in_case_are_taken(admin_client):
         response = admin_client.post(f"{PAGE}/keys/generate", data={"name": same}, headers=HX)
         assert response.status_code == 422
         assert "A key named “Zapier sync” already exists" in response.text
+
+
+def test_two_admins_saving_names_differing_in_case_at_once_keep_one(admin_client, monkeypatch):
+    """Both saves passed the service's check before either committed: the database's unique
+    index on the folded name refuses the second, and the admin reads why."""
+    first = _draft(admin_client, "Zapier sync")
+    second = _draft(admin_client, "ZAPIER sync")
+    assert admin_client.post(f"{PAGE}/keys/save", data={"draft_id": first},
+                             headers=HX).status_code == 200
+    monkeypatch.setattr(service, "clean_key_name", lambda firm, name: name)  # the race
+    response = admin_client.post(f"{PAGE}/keys/save", data={"draft_id": second}, headers=HX)
+    assert response.status_code == 422
+    assert "Another key with this name was saved just now" in response.text
+    live = db.session.execute(select(ApiKey.name).where(ApiKey.saved_at.is_not(None)))
+    assert live.scalars().all() == ["Zapier sync"]
+    assert actions().count("key.generated") == 1
+
+
+def _draft(admin_client, name: str) -> str:
+    response = admin_client.post(f"{PAGE}/keys/generate", data={"name": name}, headers=HX)
+    return re.search(r'name="draft_id" value="([^"]+)"', response.text).group(1)
 
 
 def test_reveal_and_the_password_form_share_one_allowance(app, admin_client, world):

@@ -40,6 +40,7 @@ def page_context(**extra) -> dict:
         "grace_periods": controls.GRACE_PERIODS,
         "roll_key": None,
         "confirm_key": None,
+        "confirm_deactivate": False,
     }
     context.update(extra)
     return context
@@ -62,6 +63,20 @@ def index():
 def activate():
     """Activate the app: every live key becomes Active again."""
     return _set_active(True)
+
+
+@bp.get("/deactivate")
+@admin_required
+def confirm_deactivate():
+    """The confirmation dialog (a page of its own without JavaScript): deactivating stops every
+    integration of the firm at once."""
+    if not current_user.firm.api_app_active:
+        # A page left open while someone else deactivated: show the status as it is now.
+        if not wants_fragment():
+            return redirect(url_for("public_api.index"))
+        response = render_template("public_api/_app_status_swap.html", **page_context())
+        return response, 200, {"HX-Retarget": "#app-status", "HX-Reswap": "outerHTML"}
+    return render_part("public_api/_confirm_deactivate.html", confirm_deactivate=True)
 
 
 @bp.post("/deactivate")

@@ -317,6 +317,38 @@ def test_every_problem_is_reported_at_once(post):
         "name", "client_initials", "address_country_code", "type", "colour"}
 
 
+def test_the_firms_own_rules_are_reported_with_the_schemas_problems(post, client, seed):
+    """One answer lists every problem: the caller need not fix the schema's first to learn that
+    a custom field or a group is wrong too."""
+    body = {"client_initials": "AB", "address_country_code": "EE",
+            "fields": {"colour": "red", "employees": "12"}, "group_ids": ["grp_nope"]}
+    error = refused(post, "/clients", 422, body=body)
+    assert {d["field"] for d in error["details"]} == {
+        "name", "fields.colour", "fields.employees", "group_ids.0"}
+    # A required custom field missing, with a schema problem beside it.
+    before = row_counts()
+    response = client.post(f"{API}/clients", json={**CLIENT, "type": "x"},
+                           headers=pair_headers(seed.gamma_pair))
+    details = assert_validation_error(response, 422)["details"]
+    assert {d["field"] for d in details} == {"type", "fields.tax_id"}
+    assert row_counts() == before
+
+
+def test_a_problem_both_find_is_reported_once(post):
+    error = refused(post, "/clients", 422, body={**CLIENT, "name": "", "group_ids": ["g" * 200]})
+    fields = [d["field"] for d in error["details"]]
+    assert sorted(fields) == ["group_ids.0", "name"]
+
+
+def test_a_contacts_client_is_checked_with_the_schemas_problems(post, seed):
+    error = refused(post, "/contacts", 422, body={
+        "client_id": seed.other_client.id, "name": "Mari", "email": "mari@"})
+    assert {d["field"] for d in error["details"]} == {"email", "client_id"}
+    error = refused(post, "/contacts", 422, body={
+        "client_id": seed.with_primary.id, "email": "two@example.com", "is_primary": True})
+    assert {d["field"] for d in error["details"]} == {"name", "is_primary"}
+
+
 def test_missing_field_message(post):
     error = refused(post, "/clients", 422, "name", body={})
     assert {"field": "name", "message": "This field is required."} in error["details"]

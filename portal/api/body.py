@@ -13,11 +13,15 @@ MAX_DEPTH = 20
 class BodyError(Exception):
     """The body cannot be accepted; status is 400, 415 or 422."""
 
-    def __init__(self, status: int, details: list[dict], message: str | None = None):
+    def __init__(self, status: int, details: list[dict], message: str | None = None,
+                 body: dict | None = None):
         super().__init__(message or "The request body is not valid.")
         self.status = status
         self.details = details
         self.message = message or "The request body is not valid; see details."
+        # The parsed JSON object, when it was the schema that refused it: the firm's own rules
+        # can still be checked on its well-formed parts (see api.resources).
+        self.body = body
 
 
 def parse_body(model: type[BaseModel]) -> BaseModel:
@@ -44,8 +48,9 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     except ValidationError as error:
         details = validation_details(error)
         # e.g. a lone surrogate escape ("\ud800"): Python's parser takes it, pydantic's not.
-        status = 400 if any(item["type"] == "json_invalid" for item in error.errors()) else 422
-        raise BodyError(status, details) from error
+        if any(item["type"] == "json_invalid" for item in error.errors()):
+            raise BodyError(400, details) from error
+        raise BodyError(422, details, body=data) from error
 
 
 class DuplicateKey(ValueError):

@@ -41,6 +41,7 @@ from portal.ids import new_id, utcnow
 __all__ = [
     "CrmValidationError", "client_field_to_out", "client_group_to_out",
     "CLIENT_JSON", "CONTACT_JSON", "client_page", "client_to_out", "contact_to_out",
+    "client_rule_problems", "contact_rule_problems",
     "create_client", "create_client_field", "create_client_group", "create_contact",
     "delete_client_field", "delete_client_group", "get_client", "get_client_field",
     "get_client_group", "get_contact", "group_client_counts",
@@ -77,6 +78,32 @@ def _new_client(firm_id: str, payload: ClientCreate) -> tuple[dict, list[ClientG
     values = {"id": new_id("cli"), "firm_id": firm_id, "fields": fields, "created_at": now,
               "updated_at": now, **payload.model_dump(exclude={"fields", "group_ids"})}
     return values, groups
+
+
+def client_rule_problems(firm_id: str, body: dict) -> list[dict]:
+    """The firm's own rules (custom fields, groups) applied to the well-formed parts of a client
+    body that the schema refused, so that a caller learns every problem in one answer."""
+    details = []
+    fields = body.get("fields", {})
+    if isinstance(fields, dict) and all(isinstance(name, str) for name in fields):
+        details += clean_field_values(client_field_rules(firm_id), fields)[1]
+    group_ids = body.get("group_ids", [])
+    if isinstance(group_ids, list) and all(isinstance(item, str) for item in group_ids):
+        details += _firm_groups(firm_id, group_ids)[1]
+    return details
+
+
+def contact_rule_problems(firm_id: str, body: dict) -> list[dict]:
+    """As client_rule_problems, for a contact body: its client, and a primary contact taken."""
+    client_id = body.get("client_id")
+    if not isinstance(client_id, str):
+        return []
+    client = get_client(firm_id, client_id)
+    if client is None:
+        return [detail("client_id", "There is no client with this id.")]
+    if body.get("is_primary") is True and _has_primary(client.id):
+        return [detail("is_primary", PRIMARY_TAKEN)]
+    return []
 
 
 def _firm_groups(firm_id: str, group_ids: list[str]) -> tuple[list[ClientGroup], list[dict]]:

@@ -196,6 +196,20 @@ def test_deactivate_dialog_of_an_app_already_inactive_shows_the_status_instead(a
     assert no_js.status_code == 302 and no_js.headers["Location"] == PAGE
 
 
+def test_usage_follows_keys_saved_and_deleted_without_a_reload(admin_client):
+    key, _ = generate_and_save(admin_client, "One")
+    assert f'id="usage-{key.id}"' in admin_client.get(PAGE).text
+    draft_id = _draft(admin_client, "Two")
+    saved = admin_client.post(f"{PAGE}/keys/save", data={"draft_id": draft_id}, headers=HX).text
+    assert '<div id="usage-slot" hx-swap-oob="true">' in saved
+    assert f'id="usage-{key.id}"' in saved and f'id="usage-{draft_id}"' in saved
+    deleted = admin_client.delete(f"{PAGE}/keys/{key.id}", headers=HX).text
+    assert '<div id="usage-slot" hx-swap-oob="true">' in deleted
+    assert f'id="usage-{key.id}"' not in deleted and f'id="usage-{draft_id}"' in deleted
+    last = admin_client.delete(f"{PAGE}/keys/{draft_id}", headers=HX).text
+    assert '<div id="usage-slot" hx-swap-oob="true"></div>' in last  # nothing left to show
+
+
 def test_reveal_with_recent_login_shows_secret_no_store_and_audits(admin_client):
     key, secret = generate_and_save(admin_client)
     response = admin_client.post(f"{PAGE}/keys/{key.id}/reveal", headers=HX)

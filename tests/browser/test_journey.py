@@ -143,6 +143,10 @@ def test_admin_walks_the_whole_article(live_server, page, page_errors, log_in, s
     expect(page.get_by_label("Key name")).to_be_visible()
     row = key_row(page, "Reporting Tool")
     expect(row).to_contain_text("Active")
+    # The usage section follows the keys without a reload: the deleted key's is gone.
+    usage = page.locator("#key-usage")
+    expect(usage.get_by_role("heading", name="Reporting Tool")).to_be_visible()
+    expect(usage.get_by_role("heading", name="Software Name")).to_have_count(0)
     # Deactivating stops every integration: it asks first, and Cancel changes nothing.
     page.get_by_role("button", name="Deactivate").click()
     dialog = page.get_by_role("dialog")

@@ -340,6 +340,27 @@ def test_a_problem_both_find_is_reported_once(post):
     assert sorted(fields) == ["group_ids.0", "name"]
 
 
+def test_parts_are_read_as_the_schema_reads_them(post, seed):
+    """Padded ids and field names are what the schema strips them to: not "no such group"."""
+    body = {**CLIENT, "type": "x", "group_ids": [f" {seed.group.id} ", seed.other_group.id],
+            "fields": {" employees ": 5}}
+    error = refused(post, "/clients", 422, body=body)
+    assert [d["field"] for d in error["details"]] == ["type", "group_ids.1"]
+
+
+def test_parts_the_schema_refused_are_not_checked_again(post):
+    """Too many groups or fields: the schema's one detail says so, and nothing is looked up for
+    each of them (which a 1 MiB body could make a great many)."""
+    many = [f"grp_{n}" for n in range(5000)]
+    error = refused(post, "/clients", 422, body={**CLIENT, "type": "x", "group_ids": many})
+    assert sorted(d["field"] for d in error["details"]) == ["group_ids", "type"]
+    fields = {f"f{n}": 1 for n in range(5000)}
+    error = refused(post, "/clients", 422, body={**CLIENT, "type": "x", "fields": fields})
+    assert sorted(d["field"] for d in error["details"]) == ["fields", "type"]
+    error = refused(post, "/clients", 422, body={**CLIENT, "type": "x", "fields": {"": 1}})
+    assert [d["field"] for d in error["details"]].count("fields.") == 0
+
+
 def test_a_contacts_client_is_checked_with_the_schemas_problems(post, seed):
     error = refused(post, "/contacts", 422, body={
         "client_id": seed.other_client.id, "name": "Mari", "email": "mari@"})

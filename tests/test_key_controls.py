@@ -11,7 +11,7 @@ from portal.crm.models import Client
 from portal.diagnostics.models import ApiRequestLog
 from portal.extensions import db
 from portal.ids import utcnow
-from portal.public_api import controls
+from portal.public_api import controls, service
 from portal.public_api.models import ApiKey, KeyScope
 from portal.public_api.verification import AuthFailure, verify_credentials
 from tests.api_helpers import CLIENT_BODY, basic, bearer, key_headers, make_pair
@@ -223,7 +223,7 @@ def test_rolling_with_no_grace_stops_the_old_pair_at_once(client, world, pair):
 def test_the_database_refuses_a_second_live_key_whose_name_folds_the_same(world, pair):
     """What holds when two saves race past the service's check (see the portal's test)."""
     def add(firm, name, saved=True):
-        key = ApiKey(firm_id=firm.id, name=name, api_key=name.encode().hex()[:32],
+        key = ApiKey(firm_id=firm.id, name=name, api_key=service.random_alnum(32),
                      saved_at=utcnow() if saved else None)
         db.session.add(key)
         db.session.flush()
@@ -231,7 +231,7 @@ def test_the_database_refuses_a_second_live_key_whose_name_folds_the_same(world,
     add(world.other_firm, "INTEGRATION")  # another firm's names are its own
     add(world.firm, "integration", saved=False)  # a draft is not a live key
     for same in ("INTEGRATION", "\uff29ntegration"):  # case; a fullwidth I
-        with pytest.raises(IntegrityError):
+        with pytest.raises(IntegrityError, match="name_fold"):
             add(world.firm, same)
         db.session.rollback()
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.ids import utcnow
+from portal.public_api import control_views
 from portal.public_api.models import ApiKey
 from tests.api_helpers import basic
 from tests.helpers import HX, generate_and_save
@@ -231,6 +232,30 @@ def test_roll_now_and_a_name_reused_later(admin_client):
     # the new key holds the name: a third live "Shop" is still refused
     response = admin_client.post(f"{PAGE}/keys/generate", data={"name": "Shop"}, headers=HX)
     assert response.status_code == 422 and "already exists" in response.text
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_two_admins_rolling_one_key_at_once(admin_client, monkeypatch, htmx):
+    """The second roll loaded the key before the first committed: it is refused with words, and
+    the first roll's new pair stays the key's one successor."""
+    old, _ = generate_and_save(admin_client, "Shop")
+    roll(admin_client, old, "24h")
+    first = db.session.execute(select(ApiKey).where(ApiKey.name == "Shop",
+                                                    ApiKey.replaced_by_id.is_(None))).scalar_one()
+    # As the second admin's request found it: not rolled yet (the first had not committed).
+    monkeypatch.setattr(control_views, "load_current_key",
+                        lambda key_id: db.session.get(ApiKey, key_id))
+    response = admin_client.post(f"{PAGE}/keys/{old.id}/roll", data={"grace": "24h"},
+                                 headers=HX if htmx else {})
+    message = "Someone else rolled this key just now: its new pair is in the list."
+    if htmx:
+        assert response.status_code == 409 and response.text == message
+    else:
+        assert response.status_code == 302
+        assert message in admin_client.get(PAGE).text
+    live = db.session.execute(select(ApiKey.id).where(ApiKey.name == "Shop",
+                                                      ApiKey.id != old.id)).scalars().all()
+    assert live == [first.id] and len(events("key.rolled")) == 1
 
 
 def test_roll_needs_a_known_grace_period(admin_client):

@@ -1,9 +1,11 @@
 """Reading a JSON request body strictly: content type, size, duplicate keys, depth, schema."""
 
 import json
+from functools import cache
+from typing import Annotated
 
 from flask import request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from portal.crm.schemas import validation_details
 
@@ -51,6 +53,34 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         if any(item["type"] == "json_invalid" for item in error.errors()):
             raise BodyError(400, details) from error
         raise BodyError(422, details, body=data) from error
+
+
+def accepted_parts(model: type[BaseModel], body: dict, names: tuple[str, ...]) -> dict:
+    """Those of the `names` fields of a body `model` refused that the schema accepts on their
+    own, read as the schema reads them (stripped, bounded), with the defaults of those not
+    given: what the firm's own rules can still be checked on. A part the schema refused (too
+    long a list, a value of the wrong type) is left out: the schema's answer covers it."""
+    parts = {}
+    for name in names:
+        field = model.model_fields[name]
+        if name not in body:
+            if not field.is_required():
+                parts[name] = field.get_default(call_default_factory=True)
+            continue
+        try:
+            parts[name] = _field_adapter(model, name).validate_json(json.dumps(body[name]),
+                                                                    strict=True)
+        except ValidationError:
+            pass
+    return parts
+
+
+@cache
+def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter:
+    field = model.model_fields[name]
+    annotation = Annotated[field.annotation, *field.metadata] if field.metadata else (
+        field.annotation)
+    return TypeAdapter(annotation, config=model.model_config)
 
 
 class DuplicateKey(ValueError):

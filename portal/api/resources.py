@@ -2,7 +2,7 @@
 
 from flask import abort, g, request, url_for
 
-from portal.api.body import BodyError, parse_body
+from portal.api.body import BodyError, accepted_parts, parse_body
 from portal.api.idempotency import run_create
 from portal.api.listing import list_json_resource
 from portal.api.page_queries import JsonRows
@@ -60,7 +60,8 @@ def get_client(client_id: str):
             errors=CREATE_ERRORS, links=(READ_NEW_CLIENT, *CLIENT_FOLLOW_UPS))
 def create_client():
     """Create a client; safe to retry with an Idempotency-Key."""
-    payload = _parse_with_firm_rules(ClientCreate, crm.client_rule_problems)
+    payload = _parse_with_firm_rules(ClientCreate, crm.client_rule_problems,
+                                     ("fields", "group_ids"))
     return run_create(lambda: _created(
         crm.create_client(g.firm_id, payload), "api.get_client", "client_id"
     ))
@@ -93,24 +94,23 @@ def get_contact(contact_id: str):
             errors=CREATE_ERRORS, links=(READ_NEW_CONTACT, READ_CONTACTS_CLIENT))
 def create_contact():
     """Create a contact of one of the firm's clients."""
-    payload = _parse_with_firm_rules(ContactCreate, crm.contact_rule_problems)
+    payload = _parse_with_firm_rules(ContactCreate, crm.contact_rule_problems,
+                                     ("client_id", "is_primary"))
     return run_create(lambda: _created(
         crm.contact_to_out(crm.create_contact(g.firm_id, payload)), "api.get_contact",
         "contact_id",
     ))
 
 
-def _parse_with_firm_rules(model, rule_problems):
-    """The body as `model`; when the schema refuses it, the firm's own rules are checked too
-    (on what is well-formed), so one answer lists every problem: not the schema's first, and
-    the firm's custom fields only once the caller has fixed those."""
+def _parse_with_firm_rules(model, rule_problems, parts: tuple[str, ...]):
+    """The body as `model`; when the schema refuses it, the firm's own rules are checked too,
+    on the `parts` the schema accepts on their own, so one answer lists every problem: not the
+    schema's first, and the firm's custom fields only once the caller has fixed those."""
     try:
         return parse_body(model)
     except BodyError as error:
         if error.body is not None:
-            reported = {item["field"] for item in error.details}
-            error.details += [item for item in rule_problems(g.firm_id, error.body)
-                              if item["field"] not in reported]
+            error.details += rule_problems(g.firm_id, accepted_parts(model, error.body, parts))
         raise
 
 

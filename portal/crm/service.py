@@ -80,28 +80,26 @@ def _new_client(firm_id: str, payload: ClientCreate) -> tuple[dict, list[ClientG
     return values, groups
 
 
-def client_rule_problems(firm_id: str, body: dict) -> list[dict]:
-    """The firm's own rules (custom fields, groups) applied to the well-formed parts of a client
-    body that the schema refused, so that a caller learns every problem in one answer."""
+def client_rule_problems(firm_id: str, parts: dict) -> list[dict]:
+    """The firm's own rules (custom fields, groups) applied to the parts of a client body that
+    the schema accepted when it refused the body as a whole (api.body.accepted_parts), so that
+    a caller learns every problem in one answer."""
     details = []
-    fields = body.get("fields", {})
-    if isinstance(fields, dict) and all(isinstance(name, str) for name in fields):
-        details += clean_field_values(client_field_rules(firm_id), fields)[1]
-    group_ids = body.get("group_ids", [])
-    if isinstance(group_ids, list) and all(isinstance(item, str) for item in group_ids):
-        details += _firm_groups(firm_id, group_ids)[1]
+    if "fields" in parts:
+        details += clean_field_values(client_field_rules(firm_id), parts["fields"])[1]
+    if "group_ids" in parts:
+        details += _firm_groups(firm_id, parts["group_ids"])[1]
     return details
 
 
-def contact_rule_problems(firm_id: str, body: dict) -> list[dict]:
+def contact_rule_problems(firm_id: str, parts: dict) -> list[dict]:
     """As client_rule_problems, for a contact body: its client, and a primary contact taken."""
-    client_id = body.get("client_id")
-    if not isinstance(client_id, str):
+    if "client_id" not in parts:
         return []
-    client = get_client(firm_id, client_id)
+    client = get_client(firm_id, parts["client_id"])
     if client is None:
         return [detail("client_id", "There is no client with this id.")]
-    if body.get("is_primary") is True and _has_primary(client.id):
+    if parts.get("is_primary") and _has_primary(client.id):
         return [detail("is_primary", PRIMARY_TAKEN)]
     return []
 

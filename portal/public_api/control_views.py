@@ -79,7 +79,15 @@ def roll_key(key_id: str):
         # The form targets #generate for the new pair; the dialog itself shows the error.
         response.headers.update({"HX-Retarget": "#dialog-slot", "HX-Reswap": "innerHTML"})
         return response
-    pair = controls.roll_key(key, choice[1], current_user)
+    try:
+        pair = controls.roll_key(key, choice[1], current_user)
+    except controls.KeyRolledMeanwhile:
+        db.session.rollback()
+        message = "Someone else rolled this key just now: its new pair is in the list."
+        if wants_fragment():
+            return message, 409, {"Content-Type": "text/plain; charset=utf-8"}
+        flash(message, "error")
+        return redirect(url_for("public_api.index"))
     db.session.commit()
     return no_store(render_part("public_api/_rolled.html", rolled=pair.key,
                                 rolled_secret=pair.secret, replaced=key))

@@ -5,6 +5,8 @@ import ipaddress
 import re
 from datetime import date, timedelta
 
+from sqlalchemy.exc import IntegrityError
+
 from portal.accounts.models import User
 from portal.audit.service import record_event
 from portal.extensions import db
@@ -28,6 +30,11 @@ GRACE_PERIODS = {
     "7d": ("7 days", timedelta(days=7)),
 }
 EXPIRY_WARNING_DAYS = 7
+
+
+class KeyRolledMeanwhile(Exception):
+    """The key was rolled by someone else between loading it and rolling it; the session must
+    be rolled back (the view does)."""
 
 
 class ControlError(ValueError):
@@ -145,7 +152,13 @@ def roll_key(key: ApiKey, grace: timedelta, actor: User) -> GeneratedPair:
         key.secret_digest = key.secret_ciphertext = None
     db.session.flush()
     db.session.add(successor)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        # Another admin's roll of the same key committed first: its successor holds the place.
+        if "name_fold" not in str(error.orig):
+            raise
+        raise KeyRolledMeanwhile from error
     record_event(key.firm_id, actor, "key.rolled", key.name, {
         "api_key": key.api_key, "new_api_key": successor.api_key,
         "old_key_works_until": key.retires_at.isoformat(timespec="seconds") + "Z",

@@ -74,8 +74,9 @@ def confirm_deactivate():
         # A page left open while someone else deactivated: show the status as it is now.
         if not wants_fragment():
             return redirect(url_for("public_api.index"))
-        response = render_template("public_api/_app_status_swap.html", **page_context())
-        return response, 200, {"HX-Retarget": "#app-status", "HX-Reswap": "outerHTML"}
+        response = render("public_api/_app_status_swap.html", PAGE, **page_context())
+        response.headers.update({"HX-Retarget": "#app-status", "HX-Reswap": "outerHTML"})
+        return response
     return render_part("public_api/_confirm_deactivate.html", confirm_deactivate=True)
 
 

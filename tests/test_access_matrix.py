@@ -101,7 +101,8 @@ RULES: dict[tuple[str, str], dict] = {
     ("public_api.generate_key", "POST"): admin_page(422),  # no name given
     ("public_api.save_key", "POST"): admin_page(422),  # no draft given
     ("public_api.cancel_draft", "POST"): admin_page(),
-    ("public_api.reveal_secret", "POST"): admin_page(other=404),
+    # Recently logged in: shown (without JavaScript, on the page it redirects to).
+    ("public_api.reveal_secret", "POST"): admin_page(PUBLIC_API_PAGE, other=404),
     ("public_api.hide_secret", "GET"): admin_page(other=404),
     ("public_api.confirm_delete", "GET"): admin_page(other=404),
     ("public_api.delete_key", "POST"): admin_page(PUBLIC_API_PAGE, other=404),

@@ -194,6 +194,9 @@ def test_roll_shows_the_new_pair_once_and_marks_both_rows(client, admin_client, 
     old, old_secret = generate_and_save(admin_client)
     admin_client.post(f"{PAGE}/activate", headers=HX)
     response = roll(admin_client, old, "24h", headers)
+    if not headers:  # without JavaScript: to the page, which shows the new pair once
+        assert response.status_code == 302 and response.headers["Location"].startswith(PAGE)
+        response = admin_client.get(response.headers["Location"])
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert ("<html" in response.text) is (not headers)
@@ -204,6 +207,7 @@ def test_roll_shows_the_new_pair_once_and_marks_both_rows(client, admin_client, 
     assert old.replaced_by_id == new.id
     assert timedelta(hours=23) < old.retires_at - utcnow() <= timedelta(hours=24)
     page = admin_client.get(PAGE).text
+    assert new_secret not in page  # once
     assert "replaced — works until" in row_of(page, old) and "new" in row_of(page, new)
     assert f"{PAGE}/keys/{old.id}/roll" not in page  # a replaced key is not rolled again
     assert admin_client.get(f"{PAGE}/keys/{old.id}/roll", headers=HX).status_code == 404

@@ -334,6 +334,48 @@ def test_delete_confirm_dialog_then_delete_removes_row(admin_client):
     assert actions()[-1] == "key.deleted"
 
 
+def test_save_without_javascript_redirects_and_the_page_shows_the_secret_once(admin_client):
+    """Post/Redirect/Get: reloading the page never sends the Save again."""
+    draft_id = _draft(admin_client, "Software Name")
+    response = admin_client.post(f"{PAGE}/keys/save", data={"draft_id": draft_id})
+    assert response.status_code == 302 and response.headers["Location"] == (
+        f"{PAGE}#key-{draft_id}")
+    shown = admin_client.get(PAGE)
+    assert shown.headers["Cache-Control"] == "no-store"
+    assert "Your new API key is saved" in shown.text
+    secret = re.search(r'id="saved-api-secret">([A-Za-z0-9]+)<', shown.text).group(1)
+    key = db.session.get(ApiKey, draft_id)
+    assert service.reveal_secret_once(key) == secret
+    reloaded = admin_client.get(PAGE)
+    assert secret not in reloaded.text and "no-store" not in reloaded.headers.get(
+        "Cache-Control", "")
+    # The session carried which key to show, never its secret.
+    with admin_client.session_transaction() as session:
+        assert secret not in str(dict(session))
+
+
+def test_reveal_without_javascript_redirects_and_shows_the_secret_once(admin_client):
+    key, secret = generate_and_save(admin_client)
+    response = admin_client.post(f"{PAGE}/keys/{key.id}/reveal")
+    assert response.status_code == 302 and actions()[-1] == "key.revealed"
+    shown = admin_client.get(response.headers["Location"])
+    assert secret in shown.text and shown.headers["Cache-Control"] == "no-store"
+    assert secret not in admin_client.get(PAGE).text
+    assert actions().count("key.revealed") == 1
+
+
+def test_a_secret_to_show_goes_stale_and_a_deleted_key_shows_nothing(admin_client):
+    key, secret = generate_and_save(admin_client)
+    admin_client.post(f"{PAGE}/keys/{key.id}/reveal")
+    with admin_client.session_transaction() as session:
+        shown = session["public_api_show_once"]
+        session["public_api_show_once"] = {**shown, "at": shown["at"] - 61}
+    assert secret not in admin_client.get(PAGE).text
+    admin_client.post(f"{PAGE}/keys/{key.id}/reveal")
+    admin_client.delete(f"{PAGE}/keys/{key.id}", headers=HX)
+    assert secret not in admin_client.get(PAGE).text
+
+
 def test_delete_without_javascript(admin_client):
     key, _ = generate_and_save(admin_client)
     page = admin_client.get(f"{PAGE}/keys/{key.id}/delete")

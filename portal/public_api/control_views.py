@@ -8,6 +8,7 @@ from portal.extensions import db
 from portal.htmx import no_store, wants_fragment
 from portal.public_api import controls
 from portal.public_api.models import ApiKey
+from portal.public_api.shown_once import redirect_to_show
 from portal.public_api.views import bp, render_part
 
 CONTROLS = "public_api/_key_controls.html"
@@ -89,6 +90,8 @@ def roll_key(key_id: str):
         flash(message, "error")
         return redirect(url_for("public_api.index"))
     db.session.commit()
+    if not wants_fragment():
+        return redirect_to_show("rolled", pair.key, replaced=key)
     return no_store(render_part("public_api/_rolled.html", rolled=pair.key,
                                 rolled_secret=pair.secret, replaced=key))
 

@@ -15,6 +15,7 @@ from portal.htmx import no_store, wants_fragment
 from portal.ids import utcnow
 from portal.public_api import controls, service
 from portal.public_api.models import ApiKey
+from portal.public_api.shown_once import redirect_to_show
 from portal.public_api.views import bp, page_context, render_part
 
 GENERATE = "public_api/_generate.html"
@@ -59,6 +60,8 @@ def save_key():
         db.session.rollback()
         return render_part(GENERATE, 422, name_error=str(error), name_value=draft.name)
     db.session.commit()
+    if not wants_fragment():
+        return redirect_to_show("saved", draft)
     secret = service.reveal_secret_once(draft)
     return no_store(render_part("public_api/_saved.html", saved=draft, secret=secret))
 
@@ -95,6 +98,8 @@ def reveal_secret(key_id: str):
         mark_fresh_login()
     secret = service.reveal_secret(key, current_user)
     db.session.commit()
+    if not wants_fragment():
+        return redirect_to_show("revealed", key)
     return no_store(render_part(SECRET_CELL, key=key, revealed={key.id: secret}))
 
 

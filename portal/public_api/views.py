@@ -5,8 +5,9 @@ from flask_login import current_user
 
 from portal.auth.access import admin_required
 from portal.extensions import db
-from portal.htmx import render, wants_fragment
+from portal.htmx import no_store, render, wants_fragment
 from portal.public_api import controls, service
+from portal.public_api.shown_once import take_shown
 
 bp = Blueprint("public_api", __name__, url_prefix="/settings/apps/public-api")
 
@@ -54,8 +55,10 @@ def render_part(fragment: str, status: int = 200, **extra):
 @bp.get("")
 @admin_required
 def index():
-    """The Public API page."""
-    return render(PAGE, PAGE, **page_context())
+    """The Public API page (showing a secret once after a POST without JavaScript)."""
+    shown = take_shown(current_user.firm_id)
+    response = render(PAGE, PAGE, **page_context(**shown))
+    return no_store(response) if shown else response
 
 
 @bp.post("/activate")

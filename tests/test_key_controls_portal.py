@@ -195,7 +195,8 @@ def test_roll_shows_the_new_pair_once_and_marks_both_rows(client, admin_client, 
     admin_client.post(f"{PAGE}/activate", headers=HX)
     response = roll(admin_client, old, "24h", headers)
     if not headers:  # without JavaScript: to the page, which shows the new pair once
-        assert response.status_code == 302 and response.headers["Location"].startswith(PAGE)
+        assert response.status_code == 302 and response.headers["Location"] == (
+            f"{PAGE}#generate")
         response = admin_client.get(response.headers["Location"])
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
@@ -252,14 +253,23 @@ def test_two_admins_rolling_one_key_at_once(admin_client, monkeypatch, htmx):
     response = admin_client.post(f"{PAGE}/keys/{old.id}/roll", data={"grace": "24h"},
                                  headers=HX if htmx else {})
     message = "Someone else rolled this key just now: its new pair is in the list."
-    if htmx:
-        assert response.status_code == 409 and response.text == message
+    if htmx:  # the page is loaded afresh, with the message
+        assert response.status_code == 409 and response.headers["HX-Refresh"] == "true"
     else:
         assert response.status_code == 302
-        assert message in admin_client.get(PAGE).text
+    assert message in admin_client.get(PAGE).text
     live = db.session.execute(select(ApiKey.id).where(ApiKey.name == "Shop",
                                                       ApiKey.id != old.id)).scalars().all()
     assert live == [first.id] and len(events("key.rolled")) == 1
+
+
+def test_a_rolled_pair_rolled_again_meanwhile_is_not_shown_as_the_new_one(admin_client):
+    old, _ = generate_and_save(admin_client, "Shop")
+    roll(admin_client, old, "24h", headers={})  # without JavaScript: shown on the next load
+    new = db.session.execute(select(ApiKey).where(ApiKey.id != old.id)).scalar_one()
+    roll(admin_client, new, "24h")  # by htmx, in another tab, before that load
+    page = admin_client.get(PAGE).text
+    assert "was rolled" not in page and 'id="rolled-api-secret"' not in page
 
 
 def test_roll_needs_a_known_grace_period(admin_client):

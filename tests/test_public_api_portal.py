@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from portal.audit.models import AuditEvent
 from portal.extensions import db
+from portal.ids import utcnow
 from portal.public_api import service
 from portal.public_api.models import ApiKey
 from tests.helpers import HX, generate_and_save
@@ -338,8 +339,8 @@ def test_save_without_javascript_redirects_and_the_page_shows_the_secret_once(ad
     """Post/Redirect/Get: reloading the page never sends the Save again."""
     draft_id = _draft(admin_client, "Software Name")
     response = admin_client.post(f"{PAGE}/keys/save", data={"draft_id": draft_id})
-    assert response.status_code == 302 and response.headers["Location"] == (
-        f"{PAGE}#key-{draft_id}")
+    # To where the pair is shown: above the key list.
+    assert response.status_code == 302 and response.headers["Location"] == f"{PAGE}#generate"
     shown = admin_client.get(PAGE)
     assert shown.headers["Cache-Control"] == "no-store"
     assert "Your new API key is saved" in shown.text
@@ -373,6 +374,30 @@ def test_a_secret_to_show_goes_stale_and_a_deleted_key_shows_nothing(admin_clien
     assert secret not in admin_client.get(PAGE).text
     admin_client.post(f"{PAGE}/keys/{key.id}/reveal")
     admin_client.delete(f"{PAGE}/keys/{key.id}", headers=HX)
+    assert secret not in admin_client.get(PAGE).text
+
+
+@pytest.mark.parametrize("value", [
+    {"kind": "revealed", "key_id": "x", "at": "soon"}, {"key_id": "x", "at": 0},
+    {"kind": "bogus", "key_id": "KEY", "at": "NOW"}, "not a dict", {"kind": "rolled", "at": None},
+])
+def test_an_odd_marker_in_the_session_shows_nothing(admin_client, value):
+    key, secret = generate_and_save(admin_client)
+    if isinstance(value, dict):
+        value = {name: key.id if item == "KEY" else item for name, item in value.items()}
+        if value.get("at") == "NOW":
+            value["at"] = utcnow().timestamp()
+    with admin_client.session_transaction() as session:
+        session["public_api_show_once"] = value
+    page = admin_client.get(PAGE)
+    assert page.status_code == 200 and secret not in page.text
+
+
+def test_a_revealed_secret_waits_for_no_password_window_that_has_passed(admin_client):
+    key, secret = generate_and_save(admin_client)
+    admin_client.post(f"{PAGE}/keys/{key.id}/reveal")
+    with admin_client.session_transaction() as session:
+        session["auth_at"] -= 16 * 60
     assert secret not in admin_client.get(PAGE).text
 
 

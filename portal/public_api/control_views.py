@@ -84,10 +84,11 @@ def roll_key(key_id: str):
         pair = controls.roll_key(key, choice[1], current_user)
     except controls.KeyRolledMeanwhile:
         db.session.rollback()
-        message = "Someone else rolled this key just now: its new pair is in the list."
+        flash("Someone else rolled this key just now: its new pair is in the list.", "error")
         if wants_fragment():
-            return message, 409, {"Content-Type": "text/plain; charset=utf-8"}
-        flash(message, "error")
+            # The dialog and the list are out of date: the page is loaded afresh, with the
+            # message (htmx acts on HX-Refresh whatever the status).
+            return "", 409, {"HX-Refresh": "true"}
         return redirect(url_for("public_api.index"))
     db.session.commit()
     if not wants_fragment():

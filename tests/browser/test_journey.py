@@ -238,7 +238,8 @@ def test_the_journey_works_without_javascript(live_server, new_context, log_in, 
     api_key, secret = generate_and_save(page, "Software Name")
     shoot(page, "12-nojs-saved")
     # Save redirected to the page (a GET): reloading sends nothing again and hides the secret.
-    assert page.url.startswith(live_server.url("/settings/apps/public-api#key-"))
+    assert page.url == live_server.url("/settings/apps/public-api#generate")
+    expect(page.get_by_text(secret)).to_be_in_viewport()
     page.reload()
     expect(page.get_by_text(secret)).to_have_count(0)
     row = key_row(page, "Software Name")

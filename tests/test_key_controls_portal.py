@@ -209,6 +209,10 @@ def test_roll_shows_the_new_pair_once_and_marks_both_rows(client, admin_client, 
     assert timedelta(hours=23) < old.retires_at - utcnow() <= timedelta(hours=24)
     page = admin_client.get(PAGE).text
     assert new_secret not in page  # once
+    # Both pairs' usage is shown under the one name: the old pair says so.
+    assert re.search(rf'id="usage-name-{old.id}">[^<]*<span class="muted">\(old pair, replaced\)',
+                     page)
+    assert f'id="usage-name-{new.id}">{new.name}</h4>' in page
     assert "replaced — works until" in row_of(page, old) and "new" in row_of(page, new)
     assert f"{PAGE}/keys/{old.id}/roll" not in page  # a replaced key is not rolled again
     assert admin_client.get(f"{PAGE}/keys/{old.id}/roll", headers=HX).status_code == 404

@@ -96,12 +96,18 @@ def contact_rule_problems(firm_id: str, parts: dict) -> list[dict]:
     """As client_rule_problems, for a contact body: its client, and a primary contact taken."""
     if "client_id" not in parts:
         return []
-    client = get_client(firm_id, parts["client_id"])
+    return _contact_client(firm_id, parts["client_id"], parts.get("is_primary", False))[1]
+
+
+def _contact_client(firm_id: str, client_id: str,
+                    is_primary: bool) -> tuple[Client | None, list[dict]]:
+    """The firm's client a new contact is for, and what the firm's rules refuse about it."""
+    client = get_client(firm_id, client_id)
     if client is None:
-        return [detail("client_id", "There is no client with this id.")]
-    if parts.get("is_primary") and _has_primary(client.id):
-        return [detail("is_primary", PRIMARY_TAKEN)]
-    return []
+        return None, [detail("client_id", "There is no client with this id.")]
+    if is_primary and _has_primary(client.id):
+        return client, [detail("is_primary", PRIMARY_TAKEN)]
+    return client, []
 
 
 def _firm_groups(firm_id: str, group_ids: list[str]) -> tuple[list[ClientGroup], list[dict]]:
@@ -121,11 +127,9 @@ def _firm_groups(firm_id: str, group_ids: list[str]) -> tuple[list[ClientGroup],
 
 def create_contact(firm_id: str, payload: ContactCreate) -> Contact:
     """Add a contact to one of the firm's clients; at most one primary contact per client."""
-    client = get_client(firm_id, payload.client_id)
-    if client is None:
-        raise CrmValidationError.single("client_id", "There is no client with this id.")
-    if payload.is_primary and _has_primary(client.id):
-        raise CrmValidationError.single("is_primary", PRIMARY_TAKEN)
+    client, details = _contact_client(firm_id, payload.client_id, payload.is_primary)
+    if details:
+        raise CrmValidationError(details)
     now = utcnow()
     contact = Contact(firm_id=firm_id, created_at=now, updated_at=now, **payload.model_dump())
     # The client's contact list changed, so integrations syncing by updated_since see it.

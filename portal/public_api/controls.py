@@ -12,7 +12,7 @@ from portal.audit.service import record_event
 from portal.extensions import db
 from portal.ids import new_id, utcnow
 from portal.keyring import keyring
-from portal.public_api.models import ApiKey, KeyScope
+from portal.public_api.models import ApiKey, KeyScope, refused_by_live_name_index
 from portal.public_api.service import (
     API_KEY_LENGTH,
     API_SECRET_LENGTH,
@@ -156,7 +156,7 @@ def roll_key(key: ApiKey, grace: timedelta, actor: User) -> GeneratedPair:
         db.session.flush()
     except IntegrityError as error:
         # Another admin's roll of the same key committed first: its successor holds the place.
-        if "name_fold" not in str(error.orig):
+        if not refused_by_live_name_index(error):
             raise
         raise KeyRolledMeanwhile from error
     record_event(key.firm_id, actor, "key.rolled", key.name, {

@@ -6,6 +6,7 @@ import unicodedata
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portal.accounts.models import Firm, User
@@ -32,6 +33,13 @@ def key_name_fold(name: str) -> str:
     """The indexed form of a folded name: a digest, since NFKC can make a 100-character name up
     to 18 times longer, more than a PostgreSQL index entry may hold."""
     return hashlib.sha256(folded_key_name(name).encode()).hexdigest()
+
+
+def refused_by_live_name_index(error: IntegrityError) -> bool:
+    """Whether a flush failed on the unique index of live key names (uq_api_keys_live_name_fold):
+    another admin's save or roll of the same name committed first. SQLite and PostgreSQL both
+    name the column or the index in the message."""
+    return "name_fold" in str(error.orig)
 
 
 class KeyScope(enum.StrEnum):

@@ -15,7 +15,7 @@ from portal.audit.service import record_event
 from portal.extensions import db
 from portal.ids import utcnow
 from portal.keyring import keyring
-from portal.public_api.models import ApiKey, folded_key_name
+from portal.public_api.models import ApiKey, folded_key_name, refused_by_live_name_index
 from portal.public_api.verification import API_KEY_LENGTH, API_SECRET_LENGTH
 
 KEY_NAME_MAX = 100
@@ -122,7 +122,7 @@ def save_key(draft: ApiKey, actor: User) -> ApiKey:
     except IntegrityError as error:
         # Another admin saved the same name after the check above: the unique index refused
         # it. The session must be rolled back (the view does) before it is used again.
-        if "name_fold" not in str(error.orig):
+        if not refused_by_live_name_index(error):
             raise
         raise KeyNameError("Another key with this name was saved just now. Choose another "
                            "name.") from error

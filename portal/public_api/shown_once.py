@@ -50,11 +50,11 @@ def take_shown(firm_id: str) -> dict:
     key = _firm_key(firm_id, shown.get("key_id"))
     if key is None or key.deleted_at is not None or key.secret_ciphertext is None:
         return {}  # deleted (or its secret wiped) since
-    if shown["kind"] == "revealed":
-        return {"revealed": {key.id: service.reveal_secret_once(key)}}
-    if key.replaced_by_id is not None:
-        return {}  # rolled since: this pair is no longer the one to copy
+    if shown["kind"] != "revealed" and key.replaced_by_id is not None:
+        return {}  # rolled since: this pair is no longer the new one to copy
     secret = service.reveal_secret_once(key)
+    if shown["kind"] == "revealed":
+        return {"revealed": {key.id: secret}}
     if shown["kind"] == "saved":
         return {"saved": key, "secret": secret}
     replaced = _firm_key(firm_id, shown.get("replaced_id"))

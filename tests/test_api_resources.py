@@ -227,6 +227,9 @@ BAD_PARAMS = [
     # a value of the wrong type for the sort: a string where a time belongs
     ("cursor", _cursor(["created_at", "2024-01-01", "cli_x"])),
     ("cursor", "\u00e9t\u00e9"),
+    # nesting deep enough to exhaust the JSON decoder's stack; a cursor longer than any made
+    ("cursor", base64.urlsafe_b64encode(b"[" * 1100).decode()),
+    ("cursor", _cursor(["created_at", {"t": "2024-01-01T00:00:00"}, "cli_" + "x" * 5000])),
     ("sort", "size"), ("sort", "-size"), ("sort", "--name"), ("sort", ""), ("sort", "id"),
     ("created_since", "yesterday"), ("created_since", "2024-13-01"), ("created_since", ""),
     ("created_since", "0001-01-01T00:00:00+01:00"), ("created_since", "9999-12-31T23:59:59-01:00"),
@@ -251,6 +254,7 @@ def test_bad_parameters_of_reference_lists_are_named(get, path):
     for name, value in [("limit", "0"), ("limit", "101"), ("limit", "abc"), ("cursor", "!!!"),
                         ("sort", "size"), ("created_since", "yesterday"), ("q", ""),
                         ("nope", "1"), ("q", "a\x00b"),
+                        ("cursor", base64.urlsafe_b64encode(b"[" * 1100).decode()),
                         ("created_since", "0001-01-01T00:00:00+01:00")]:
         assert_validation_error(get(path, **{name: value}), 400, name)
 

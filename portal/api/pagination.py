@@ -153,14 +153,22 @@ def encode_cursor(sort: str, value, row_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# A cursor holds a sort, one value (at most 254 characters, each up to 12 bytes escaped) and an
+# id: anything longer was not made by encode_cursor.
+MAX_CURSOR = 4096
+
+
 def decode_cursor(cursor: str, sort: str) -> tuple:
     try:
+        if len(cursor) > MAX_CURSOR:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_sort, value, row_id = json.loads(raw)
         if isinstance(value, dict):
             value = _naive_utc(datetime.fromisoformat(value["t"]))
+    # RecursionError: deeply nested JSON ("[[[[...") exhausts the decoder's stack, and unwinds.
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError,
-            OverflowError) as error:
+            OverflowError, RecursionError) as error:
         raise ParamError("cursor", "cursor is not valid; use next_cursor from a list.") from error
     # The value must be of the sort column's type: a string compared with a timestamp column
     # is an error on PostgreSQL (and a silently wrong page on SQLite).

@@ -77,18 +77,18 @@ def test_one_keys_failures_do_not_lock_out_other_keys_from_the_same_ip(client, w
                                           other_firm.secret)).status_code == 200
 
 
-def test_made_up_keys_share_one_allowance_per_ip(client, headers):
-    """Trying many keys (made up, or leaked lists) from one address is slowed like guessing
-    one key's secret; a saved key used from the same address still works."""
-    statuses = [client.get(PING, headers={"X-API-Key": f"{n:032d}", "X-API-Secret": "z" * 48})
+def test_unreadable_credentials_share_one_allowance_per_ip(client, headers):
+    """Values that are no API key (a secret in the key's place, a typo) cannot name an
+    allowance of their own; a saved key used from the same address still works."""
+    statuses = [client.get(PING, headers={"X-API-Key": f"{n:048d}", "X-API-Secret": "z" * 48})
                 .status_code for n in range(5)]
     assert statuses == [401, 401, 401, 401, 429]
     assert client.get(PING, headers=headers).status_code == 200
 
 
-def test_nothing_presented_reaches_the_limiters_storage(app, client, world):
+def test_no_secret_reaches_the_limiters_storage(app, client, world):
     """A secret sent where the key belongs (headers swapped, or key and secret run together)
-    is never part of a rate-limit counter's name."""
+    is never part of a rate-limit counter's name: only a value in the API key's format is."""
     from portal.extensions import limiter
 
     pair = make_pair(world.firm, world.admin, name="Swapped")

@@ -13,7 +13,7 @@ from limits import RateLimitItemPerMinute
 
 from portal.extensions import limiter
 from portal.public_api.models import ApiKey
-from portal.public_api.verification import KeyRow
+from portal.public_api.verification import Verification, is_key_shaped
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -46,33 +46,40 @@ def hit_key_limit(key: ApiKey) -> RateState:
     return _state(item, bucket, allowed)
 
 
-def auth_failures_exhausted(key: KeyRow | None) -> RateState | None:
-    """The 429 state when this request's key already failed authentication too often from this
-    client IP (`key`: the saved key the credentials named, None when they named none).
+def auth_failures_exhausted(presented_key: str | None,
+                            verification: Verification) -> RateState | None:
+    """The 429 state when these credentials already failed authentication too often from this
+    client IP.
 
-    Per IP and key, not per IP alone: integration platforms send many firms' requests from the
-    same addresses, and one firm's broken setup must not lock the others out. Credentials that
-    name no saved key (unknown, malformed, missing) share one allowance per IP, so trying many
-    made-up or leaked keys from one address is slowed all the same."""
+    Per IP and presented key, not per IP alone: integration platforms send many firms'
+    requests from the same addresses, and one firm's broken setup must not lock the others
+    out. The allowance is chosen by what was presented, never by whether it names a saved key,
+    so a made-up key and a real one with a wrong secret are refused alike."""
     item = _auth_failure_item()
-    bucket = _auth_failure_bucket(key)
+    bucket = _auth_failure_bucket(presented_key, verification)
     if limiter.limiter.test(item, *bucket):
         return None
     return _state(item, bucket, allowed=False)
 
 
-def count_auth_failure(key: KeyRow | None) -> RateState:
-    """Count a failed authentication against the allowance of `key` from this client IP."""
-    item = _auth_failure_item()
-    bucket = _auth_failure_bucket(key)
-    return _state(item, bucket, limiter.limiter.hit(item, *bucket))
+def count_auth_failure(presented_key: str | None, verification: Verification) -> None:
+    """Count a failed authentication against its allowance from this client IP."""
+    limiter.limiter.hit(_auth_failure_item(), *_auth_failure_bucket(presented_key, verification))
 
 
-def _auth_failure_bucket(key: KeyRow | None) -> tuple:
-    # The saved key's id, never what the request presented: nothing a caller sends (a secret
-    # pasted as the key, say) reaches the limiter's storage, and its size stays bounded.
-    return ("api-auth-failure", request.remote_addr or "unknown",
-            key.id if key is not None else "no-key")
+def _auth_failure_bucket(presented_key: str | None, verification: Verification) -> tuple:
+    """A key-shaped presented key counts on its own; a signed token counts against the key its
+    signature names; anything else (missing, malformed, forged) shares one allowance.
+
+    Only a value in the API key's exact format names a bucket: a secret pasted as the key never
+    reaches the limiter's storage, and the names stay bounded."""
+    if is_key_shaped(presented_key):
+        subject = presented_key
+    elif presented_key is None and verification.key is not None:
+        subject = verification.key.id
+    else:
+        subject = "unreadable"
+    return ("api-auth-failure", request.remote_addr or "unknown", subject)
 
 
 def _auth_failure_item():

@@ -26,7 +26,8 @@ def require_credentials():
     """Authenticate every API request before its view runs."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    refusal = _admit(lambda: authenticate(read_credentials()))
+    credentials = read_credentials()
+    refusal = _admit(lambda: authenticate(credentials), credentials.api_key)
     if refusal is None and not scope_allows(g.api_key, request.method):
         # Only here: exchanging a read key for a token is a POST that writes nothing.
         return json_error(403, "FORBIDDEN", "This API key has the read scope: it can only "
@@ -34,26 +35,29 @@ def require_credentials():
     return refusal
 
 
-def _admit(verify):
-    """Authenticate and rate-limit; a response means the request stops here."""
+def _admit(verify, presented_key: str | None):
+    """Authenticate and rate-limit; a response means the request stops here.
+
+    A 401 carries no X-RateLimit headers: they would describe an allowance chosen by what the
+    credentials named, and a 401 must read the same whatever that was."""
     verification = verify()
-    exhausted = ratelimit.auth_failures_exhausted(verification.key)
+    exhausted = ratelimit.auth_failures_exhausted(presented_key, verification)
     if exhausted is not None:
-        # This key failed too often from this IP (or, for credentials naming no saved key,
-        # this IP did): refused whatever was presented, so guessing stops paying, and nothing
-        # of the key is used or recorded. Other keys used from the same IP are not held back.
+        # These credentials failed too often from this IP: refused whatever was presented, so
+        # guessing stops paying, and nothing of the key is used or recorded. Other keys used
+        # from the same IP are not held back.
         remember_caller(Verification(None))
         return _rate_limited(exhausted, "Too many failed authentication attempts.")
     remember_caller(verification)
     if verification.failure is not None:
-        g.rate_state = ratelimit.count_auth_failure(verification.key)
+        ratelimit.count_auth_failure(presented_key, verification)
         if verification.failure is AuthFailure.APP_INACTIVE:
             return app_inactive()
         return unauthenticated()
     if not ip_allowed(verification.key, request.remote_addr):
         # Right credentials from the wrong place: likely leaked, so count it as a failure.
         g.auth_failure = AuthFailure.IP_NOT_ALLOWED
-        g.rate_state = ratelimit.count_auth_failure(verification.key)
+        ratelimit.count_auth_failure(presented_key, verification)
         return json_error(403, "FORBIDDEN", "This API key may not be used from this IP "
                           "address. An admin can change the key's IP allow-list.")
     g.rate_state = ratelimit.hit_key_limit(verification.key)
@@ -126,7 +130,7 @@ def ping():
 def issue_token():
     """Exchange an API key + secret for a Bearer token (1 hour)."""
     body = parse_body(TokenRequest)
-    refusal = _admit(lambda: verify_credentials(body.api_key, body.api_secret))
+    refusal = _admit(lambda: verify_credentials(body.api_key, body.api_secret), body.api_key)
     if refusal is not None:
         return refusal
     # The token answer is OAuth-shaped (no "data" envelope) so standard clients understand it.

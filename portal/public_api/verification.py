@@ -156,5 +156,10 @@ def check_key_state(key: KeyRow | None, *, secret_matches: bool = True) -> Verif
     return Verification(key)
 
 
+def is_key_shaped(value: str | None) -> bool:
+    """In the API key's exact format: the only presented value ever looked up or stored."""
+    return value is not None and _plausible(value, API_KEY_LENGTH)
+
+
 def _plausible(value: str, length: int) -> bool:
     return len(value) == length and value.isascii() and value.isalnum()

@@ -62,6 +62,11 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         PAGE_SIZE=25,
         RATELIMIT_STORAGE_URI="portal-memory://",  # portal/limiter_storage.py
         RATELIMIT_HEADERS_ENABLED=False,
+        # Redis (say) down: limits are counted in process memory meanwhile, never a 500
+        # (the API's own counting: portal/limiter_fallback.py).
+        RATELIMIT_STORAGE_OPTIONS={"wrap_exceptions": True},
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
         API_RATE_LIMIT_READS=600,  # per key per minute
         API_RATE_LIMIT_WRITES=120,  # per key per minute
         API_AUTH_FAILURES_PER_IP_AND_KEY=30,  # per client IP and saved key, per minute

@@ -1,7 +1,8 @@
 """Per-key API rate limits and a stricter limit on failed authentication per IP and key.
 
 Built on Flask-Limiter's storage and strategy (the `limits` library), so the counters are
-shared between processes when RATELIMIT_STORAGE_URI points at Redis.
+shared between processes when RATELIMIT_STORAGE_URI points at Redis; while that storage is
+unreachable they are kept in process memory (portal/limiter_fallback.py).
 """
 
 import math
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from flask import current_app, request
 from limits import RateLimitItemPerMinute
 
-from portal.extensions import limiter
+from portal.limiter_fallback import counters
 from portal.public_api.models import ApiKey
 from portal.public_api.verification import Verification, is_key_shaped
 
@@ -42,7 +43,7 @@ def hit_key_limit(key: ApiKey) -> RateState:
     is_write = request.method in WRITE_METHODS
     item = RateLimitItemPerMinute(_key_allowance(key, is_write))
     bucket = ("api-key", key.id, "write" if is_write else "read")
-    allowed = limiter.limiter.hit(item, *bucket)
+    allowed = counters().run(lambda strategy: strategy.hit(item, *bucket))
     return _state(item, bucket, allowed)
 
 
@@ -57,14 +58,15 @@ def auth_failures_exhausted(presented_key: str | None,
     so a made-up key and a real one with a wrong secret are refused alike."""
     item = _auth_failure_item()
     bucket = _auth_failure_bucket(presented_key, verification)
-    if limiter.limiter.test(item, *bucket):
+    if counters().run(lambda strategy: strategy.test(item, *bucket)):
         return None
     return _state(item, bucket, allowed=False)
 
 
 def count_auth_failure(presented_key: str | None, verification: Verification) -> None:
     """Count a failed authentication against its allowance from this client IP."""
-    limiter.limiter.hit(_auth_failure_item(), *_auth_failure_bucket(presented_key, verification))
+    item, bucket = _auth_failure_item(), _auth_failure_bucket(presented_key, verification)
+    counters().run(lambda strategy: strategy.hit(item, *bucket))
 
 
 def _auth_failure_bucket(presented_key: str | None, verification: Verification) -> tuple:
@@ -95,5 +97,5 @@ def _key_allowance(key: ApiKey, is_write: bool) -> int:
 
 
 def _state(item, bucket: tuple, allowed: bool) -> RateState:
-    stats = limiter.limiter.get_window_stats(item, *bucket)
+    stats = counters().run(lambda strategy: strategy.get_window_stats(item, *bucket))
     return RateState(allowed, item.amount, stats.remaining, int(stats.reset_time))

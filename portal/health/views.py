@@ -1,5 +1,6 @@
 """Probes for load balancers and orchestrators: /healthz (the process answers) and /readyz (it
-can reach its database). Both are cheap GETs that never touch the session or set a cookie."""
+can reach its database, and says whether it reaches its rate-limit storage). Both are cheap
+GETs that never touch the session or set a cookie."""
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
@@ -7,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal.errors import json_error
 from portal.extensions import csrf, db, limiter
+from portal.limiter_fallback import storage_healthy
 
 bp = Blueprint("health", __name__)
 csrf.exempt(bp)
@@ -24,7 +26,11 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Ready for traffic: a `SELECT 1` on a pooled connection succeeds; 503 while it does not."""
+    """Ready for traffic: a `SELECT 1` on a pooled connection succeeds; 503 while it does not.
+
+    Without its rate-limit storage (Redis) the app still serves, counting limits in process
+    memory (fail open), so that answers 200 "degraded": a 503 would make a balancer take every
+    instance out of service at once for an outage they all ride through."""
     try:
         with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -38,4 +44,7 @@ def readyz():
             "The database is unreachable.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS), **NO_STORE},
         )
+    if not storage_healthy():
+        current_app.logger.warning("readyz: rate-limit storage unreachable")
+        return jsonify(status="degraded", rate_limit_storage="unreachable"), 200, NO_STORE
     return jsonify(status="ready"), 200, NO_STORE

@@ -95,6 +95,6 @@ def test_no_secret_reaches_the_limiters_storage(app, client, world):
     client.get(PING, headers={"X-API-Key": pair.secret, "X-API-Secret": pair.key.api_key})
     client.get(PING, headers=basic(pair.key.api_key + pair.secret, ""))
     client.get(PING, headers=basic(pair.key.api_key, "wrong" * 10))
-    names = " ".join(str(name) for name in limiter.limiter.storage.storage)
+    names = " ".join(str(name) for name in limiter.storage.storage)
     assert "api-auth-failure" in names
     assert pair.secret not in names and pair.secret[:16] not in names

@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from portal import limiter_fallback
+from portal.extensions import limiter
 from tests.api_helpers import basic, make_pair
 from tests.test_ratelimit_redis import RedisServer, pytestmark  # noqa: F401  (skip without it)
 
@@ -20,6 +21,9 @@ def outage_server(tmp_path_factory):
     yield server
     if server.process.poll() is None:
         server.stop()
+    # Flask-Limiter keeps its "storage is down" flag on the module-level extension, which
+    # outlives this test's app: later tests must start with their own storage in use.
+    limiter._storage_dead = False
 
 
 @pytest.fixture

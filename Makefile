@@ -22,6 +22,7 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	@echo "Serving the portal at http://127.0.0.1:$(PORT)"
+	@echo "Development: the API accepts credentials over plain HTTP here (production requires HTTPS)."
 	SESSION_COOKIE_SECURE=0 $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install

@@ -127,6 +127,7 @@ def _environment(workdir: Path) -> dict:
         **os.environ,
         "DATABASE_URL": url or f"sqlite:///{workdir / 'bench.sqlite3'}",
         "PORTAL_ENV": "production",
+        "PORTAL_API_ALLOW_PLAIN_HTTP": "true",  # wrk talks plain HTTP on loopback
         "SECRET_KEY": secrets.token_urlsafe(32),
         "API_SECRET_HMAC_KEY": secrets.token_urlsafe(32),
         "API_SECRET_FERNET_KEYS": Fernet.generate_key().decode(),

@@ -57,6 +57,7 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         MAX_CONTENT_LENGTH=1024 * 1024,
         SUDO_MAX_AGE_SECONDS=15 * 60,
         API_TOKEN_TTL_SECONDS=3600,
+        API_ALLOW_PLAIN_HTTP=False,  # production only: True lets credentials come over HTTP
         API_SECRET_HMAC_KEY=None,
         API_SECRET_FERNET_KEYS=None,
         PAGE_SIZE=25,

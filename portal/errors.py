@@ -1,11 +1,12 @@
 """Error pages: JSON under /api/, a readable HTML page everywhere else; never a traceback."""
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from portal.error_codes import code_for_status
 from portal.extensions import db, login_manager
 from portal.htmx import is_htmx
 
@@ -30,23 +31,6 @@ API_MESSAGES = {
     404: "No such resource: the address is wrong, or what it names does not exist.",
 }
 
-API_CODES = {
-    400: "VALIDATION_ERROR",
-    401: "UNAUTHENTICATED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
-    413: "VALIDATION_ERROR",
-    414: "VALIDATION_ERROR",
-    415: "VALIDATION_ERROR",
-    422: "VALIDATION_ERROR",
-    429: "RATE_LIMITED",
-    431: "VALIDATION_ERROR",
-    500: "SERVER_ERROR",
-    503: "SERVICE_UNAVAILABLE",
-}
-
 # How long a client should wait before retrying while the database is unreachable or locked.
 DATABASE_RETRY_AFTER_SECONDS = 5
 
@@ -64,8 +48,10 @@ def is_api_request() -> bool:
 
 
 def json_error(status: int, code: str, message: str, details=None, headers=None):
-    """The API's one error shape: {"error": {"code", "message", "request_id", ["details"]}}."""
-    error = {"code": code, "message": message, "request_id": g.get("request_id")}
+    """The API's one error shape: {"error": {"code", "message", "request_id", "doc_url",
+    ["details"]}}; doc_url is the code's entry in the error reference (portal/error_codes.py)."""
+    error = {"code": code, "message": message, "request_id": g.get("request_id"),
+             "doc_url": url_for("docs.error_reference", _anchor=code, _external=True)}
     if details:
         error["details"] = details
     response = jsonify(error=error)
@@ -87,7 +73,7 @@ def _http_error(error: HTTPException):
         # A 405 must say which methods are allowed (RFC 9110); routing raises it without a
         # response, so the Allow header comes from the exception's own headers.
         headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
-        return json_error(status, API_CODES.get(status, "ERROR"), message, headers=headers)
+        return json_error(status, code_for_status(status), message, headers=headers)
     return _html_error(status, message)
 
 

@@ -17,13 +17,13 @@ _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 
 def register(app: Flask) -> None:
-    app.before_request(_assign_request_id)
+    app.before_request(assign_request_id)
     app.before_request(_refuse_unreadable_input)
     app.after_request(_add_headers)
     app.context_processor(lambda: {"url_rules": app.view_functions})
 
 
-def _assign_request_id() -> None:
+def assign_request_id() -> None:
     given = request.headers.get("X-Request-Id", "")
     g.request_id = given if _SANE_REQUEST_ID.match(given) else "req_" + secrets.token_hex(12)
 

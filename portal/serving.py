@@ -13,7 +13,8 @@ from http import HTTPStatus
 from gunicorn import util
 from gunicorn.workers.sync import SyncWorker as GunicornSyncWorker
 
-from portal.errors import API_CODES, MESSAGES
+from portal.error_codes import code_for_status
+from portal.errors import MESSAGES
 
 
 class SyncWorker(GunicornSyncWorker):
@@ -29,7 +30,7 @@ class SyncWorker(GunicornSyncWorker):
         reason = HTTPStatus(status).phrase
         body = json.dumps({"error": {
             # Every refusal but a 500 is the request's to fix (a 501 names its encoding).
-            "code": API_CODES.get(status, "VALIDATION_ERROR"),
+            "code": code_for_status(status, default="VALIDATION_ERROR"),
             "message": self.refusal_message(status),
             "request_id": None,
         }}, separators=(",", ":"))  # compact, as the app's own JSON

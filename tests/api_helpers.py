@@ -201,7 +201,7 @@ def assert_validation_error(response, status: int, field: str | None = None) -> 
     """The API's validation error shape, naming `field` in details when given."""
     assert response.status_code == status, (response.status_code, response.text)
     error = response.json["error"]
-    assert error["code"] == "VALIDATION_ERROR", error
+    assert error["code"] == ("UNSUPPORTED_MEDIA_TYPE" if status == 415 else "VALIDATION_ERROR")
     assert isinstance(error["message"], str) and error["message"]
     assert error["request_id"] == response.headers["X-Request-Id"]
     assert error["details"], error

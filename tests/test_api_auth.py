@@ -277,7 +277,7 @@ def test_every_failure_in_every_form_is_the_same_401(client, app, pair, world):
         assert response.headers["Content-Type"] == "application/json"
         assert "Set-Cookie" not in response.headers
     assert reference.json["error"]["code"] == "UNAUTHENTICATED"
-    assert set(reference.json["error"]) == {"code", "message", "request_id"}
+    assert set(reference.json["error"]) == {"code", "message", "request_id", "doc_url"}
 
 
 def test_the_matrix_holds_on_every_endpoint(client, app, pair, world):

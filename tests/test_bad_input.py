@@ -428,7 +428,8 @@ def assert_api_error(response, status) -> None:
     assert response.status_code in statuses, (response.status_code, response.text[:300])
     assert response.is_json
     error = response.json["error"]
-    assert error["code"] in ("VALIDATION_ERROR",) and error["message"]
+    code = "UNSUPPORTED_MEDIA_TYPE" if response.status_code == 415 else "VALIDATION_ERROR"
+    assert error["code"] == code and error["message"]
     assert error["request_id"] == response.headers["X-Request-Id"]
 
 

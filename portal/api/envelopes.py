@@ -2,6 +2,8 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from portal.error_codes import ErrorCode
+
 
 class ErrorDetail(BaseModel):
     field: str
@@ -9,9 +11,10 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    code: str = Field(examples=["VALIDATION_ERROR"])
-    message: str
-    request_id: str | None
+    code: ErrorCode = Field(description="What went wrong, for programs: see doc_url.")
+    message: str = Field(description="What went wrong, for people.")
+    request_id: str | None = Field(description="Quote it to support.")
+    doc_url: str = Field(description="This code's entry in the error reference.")
     details: list[ErrorDetail] | None = None
 
 

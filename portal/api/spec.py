@@ -21,7 +21,12 @@ ERRORS = {
     "415": "Body is not application/json",
     "422": "Validation failed; see details",
     "429": "Rate limited",
+    "500": "Something failed on our side; nothing was saved",
+    "503": "Briefly unavailable; retry after Retry-After seconds",
 }
+# Every operation: rate limited (per key, and per IP and key for failed authentication),
+# subject to the key's IP allow-list (and, for writes, its scope), and may fail on our side.
+EVERY_OPERATION_ERRORS = ("403", "429", "500", "503")
 
 
 # The id of the object a create or a read answered with ({"data": {"id": ...}}).
@@ -164,9 +169,7 @@ def _operation(rule, op: Operation) -> dict:
         }
         if op.status == 201:
             result["parameters"].append(IDEMPOTENCY_PARAM)
-    # Every operation is rate limited (per key, and per IP and key for failed authentication) and
-    # subject to the key's IP allow-list (and, for writes, its scope): 403 and 429 everywhere.
-    for status in sorted({*op.errors, "403", "429"}):
+    for status in sorted({*op.errors, *EVERY_OPERATION_ERRORS}):
         result["responses"][status] = {
             "description": ERRORS[status],
             "content": {"application/json": {"schema": _ref(ErrorResponse)}},

@@ -26,6 +26,9 @@ def require_credentials():
     """Authenticate every API request before its view runs."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    refusal = refuse_plain_http()
+    if refusal is not None:
+        return refusal
     credentials = read_credentials()
     refusal = _admit(lambda: authenticate(credentials), credentials.api_key)
     if refusal is None and not scope_allows(g.api_key, request.method):
@@ -33,6 +36,19 @@ def require_credentials():
         return json_error(403, "FORBIDDEN", "This API key has the read scope: it can only "
                           "read (GET). An admin can change the key's scope in Settings and Apps.")
     return refusal
+
+
+def refuse_plain_http():
+    """In production, credentials over plain HTTP are refused before they are checked: the
+    scheme is the one ProxyFix took from a trusted proxy (TRUSTED_PROXIES), if any."""
+    config = current_app.config
+    if request.is_secure or config["API_ALLOW_PLAIN_HTTP"] or config["PORTAL_ENV"] != (
+            "production"):
+        return None
+    https_url = "https://" + request.url.split("://", 1)[1]
+    return json_error(403, "HTTPS_REQUIRED", f"The API takes credentials only over HTTPS: send "
+                      f"this request to {https_url}. Those you sent travelled unencrypted; "
+                      "roll the key in Settings and Apps.")
 
 
 def _admit(verify, presented_key: str | None):
@@ -75,6 +91,8 @@ def _rate_limited(state, message: str):
 
 @bp.errorhandler(BodyError)
 def bad_body(error: BodyError):
+    if error.status == 415:
+        return json_error(415, "UNSUPPORTED_MEDIA_TYPE", error.message, details=error.details)
     return validation_error(error.details, status=error.status, message=error.message)
 
 
@@ -129,6 +147,9 @@ def ping():
 )
 def issue_token():
     """Exchange an API key + secret for a Bearer token (1 hour)."""
+    refusal = refuse_plain_http()
+    if refusal is not None:
+        return refusal
     body = parse_body(TokenRequest)
     refusal = _admit(lambda: verify_credentials(body.api_key, body.api_secret), body.api_key)
     if refusal is not None:

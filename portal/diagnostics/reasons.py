@@ -2,7 +2,7 @@
 
 import enum
 
-from portal.errors import API_CODES
+from portal.error_codes import code_for_status
 from portal.public_api.verification import AuthFailure
 
 
@@ -72,7 +72,7 @@ def reason_code(status: int, failure: AuthFailure | None) -> str | None:
         return Reason.VALIDATION_ERROR
     if status == 404:
         return Reason.NOT_FOUND
-    return API_CODES.get(status, "CLIENT_ERROR")
+    return code_for_status(status, default="CLIENT_ERROR")
 
 
 def explain(reason: str, key=None) -> str:

@@ -1,11 +1,14 @@
 """The API reference as a readable portal page, rendered from the same OpenAPI document."""
 
 import json
+import re
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from portal.api import spec
+from portal.error_codes import CATALOGUE
 from portal.public_api.service import live_keys
 
 bp = Blueprint("docs", __name__, url_prefix="/docs")
@@ -35,6 +38,26 @@ def reference():
     ]
     return render_template("docs/reference.html", operations=operations, api_key=api_key,
                            base_url=base_url, document=document)
+
+
+@bp.get("/api/errors")
+def error_reference():
+    """Every error.code the API answers with: status, meaning, what to do (each body's doc_url
+    points at its entry here)."""
+    if current_user.is_authenticated and not current_user.is_admin:
+        abort(403)
+    entries = [
+        {"code": entry.code, "statuses": entry.statuses, "retry": entry.retry,
+         "meaning": _inline_code(entry.meaning), "action": _inline_code(entry.action)}
+        for entry in CATALOGUE.values()
+    ]
+    return render_template("docs/errors.html", entries=entries)
+
+
+def _inline_code(text: str) -> Markup:
+    """The catalogue's `backticks` as <code>, everything else escaped."""
+    marked = re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text)))
+    return Markup(marked)  # noqa: S704  (escaped above; only <code> is added)
 
 
 def _example_api_key() -> str:

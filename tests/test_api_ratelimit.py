@@ -1,7 +1,12 @@
 """Per-key rate limits, X-RateLimit headers, and the per-IP limit on failed authentication."""
 
+from datetime import date
+
 import pytest
 
+from portal.extensions import db
+from portal.public_api import service
+from portal.public_api.models import ApiKey
 from tests.api_helpers import basic, make_pair
 
 PING = "/api/v1/ping"
@@ -75,6 +80,32 @@ def test_one_keys_failures_do_not_lock_out_other_keys_from_the_same_ip(client, w
     other_firm = make_pair(world.other_firm, world.other_admin, name="Elsewhere")
     assert client.get(PING, headers=basic(other_firm.key.api_key,
                                           other_firm.secret)).status_code == 200
+
+
+def test_right_credentials_refused_for_another_reason_are_not_counted_as_guesses(
+        client, app, world):
+    """A key used while its app was deactivated (or past its expiry date, or with an expired
+    token) works again at once when that is put right: only wrong credentials count."""
+    pair = make_pair(world.firm, world.admin, name="Paused")
+    headers = basic(pair.key.api_key, pair.secret)
+    token = client.post("/api/v1/auth/token", json={"api_key": pair.key.api_key,
+                                                    "api_secret": pair.secret}).json
+    service.set_app_active(world.firm, False, world.admin)
+    db.session.commit()
+    answers = [client.get(PING, headers=headers).json["error"]["code"] for _ in range(6)]
+    assert answers == ["API_APP_INACTIVE"] * 6
+    service.set_app_active(world.firm, True, world.admin)
+    db.session.get(ApiKey, pair.key.id).expires_on = date(2020, 1, 1)
+    db.session.commit()
+    assert [client.get(PING, headers=headers).status_code for _ in range(6)] == [401] * 6
+    app.config["API_TOKEN_TTL_SECONDS"] = -1
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    assert [client.get(PING, headers=bearer).status_code for _ in range(6)] == [401] * 6
+    app.config["API_TOKEN_TTL_SECONDS"] = 3600
+    db.session.get(ApiKey, pair.key.id).expires_on = None
+    db.session.commit()
+    assert client.get(PING, headers=headers).status_code == 200
+    assert client.get(PING, headers=bearer).status_code == 200
 
 
 def test_unreadable_credentials_share_one_allowance_per_ip(client, headers):

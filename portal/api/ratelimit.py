@@ -14,9 +14,13 @@ from limits import RateLimitItemPerMinute
 
 from portal.limiter_fallback import counters
 from portal.public_api.models import ApiKey
-from portal.public_api.verification import Verification, is_key_shaped
+from portal.public_api.verification import AuthFailure, Verification, is_key_shaped
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Refused although the credentials were right (the secret matched, or our signature did): no
+# guess, so not counted against the failed-authentication allowance.
+NOT_GUESSES = frozenset({AuthFailure.APP_INACTIVE, AuthFailure.KEY_EXPIRED,
+                         AuthFailure.TOKEN_EXPIRED})
 
 
 @dataclass(frozen=True)

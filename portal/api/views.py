@@ -66,7 +66,8 @@ def _admit(verify, presented_key: str | None):
         return _rate_limited(exhausted, "Too many failed authentication attempts.")
     remember_caller(verification)
     if verification.failure is not None:
-        ratelimit.count_auth_failure(presented_key, verification)
+        if verification.failure not in ratelimit.NOT_GUESSES:
+            ratelimit.count_auth_failure(presented_key, verification)
         if verification.failure is AuthFailure.APP_INACTIVE:
             return app_inactive()
         return unauthenticated()

@@ -36,7 +36,8 @@ class Gunicorn:
     """`gunicorn -w 2` serving wsgi:app with the production settings of gunicorn.conf.py; its
     access log names the worker (pid) of each request."""
 
-    def __init__(self, tmp_path: Path, database_url: str, api_secret_hmac_key: str):
+    def __init__(self, tmp_path: Path, database_url: str, api_secret_hmac_key: str,
+                 app: str = "wsgi:app", extra_env: dict | None = None):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.access_log = tmp_path / "access.log"
@@ -50,13 +51,14 @@ class Gunicorn:
             "API_SECRET_FERNET_KEYS": FERNET_KEY,
             "PORTAL_API_RATE_LIMIT_READS": "1000000",
             "PORTAL_API_AUTH_FAILURES_PER_IP_AND_KEY": "1000000",
+            **(extra_env or {}),
         }
         self.process = subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "--workers", "2",
              "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5",
              "--access-logfile", str(self.access_log),
              "--access-logformat", "%(p)s %(s)s %(U)s %({x-test-phase}i)s",
-             "--error-logfile", str(self.error_log), "wsgi:app"],
+             "--error-logfile", str(self.error_log), app],
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -92,11 +94,11 @@ class Gunicorn:
         return [tuple(parts[:3]) for parts in lines if len(parts) == 4 and parts[3] == phase]
 
 
-def started_gunicorn(request, app_config: dict, tmp_path: Path) -> Gunicorn:
+def started_gunicorn(request, app_config: dict, tmp_path: Path, **options) -> Gunicorn:
     """gunicorn on the test's database (its schema made by the `app` fixture), up and
-    answering; always stopped after the test."""
+    answering; always stopped after the test. `options`: Gunicorn's app and extra_env."""
     server = Gunicorn(tmp_path, app_config["SQLALCHEMY_DATABASE_URI"],
-                      app_config["API_SECRET_HMAC_KEY"])
+                      app_config["API_SECRET_HMAC_KEY"], **options)
     request.addfinalizer(server.stop)
     server.wait_until_up()
     return server

@@ -1,16 +1,19 @@
 """Idempotency-Key on creates: the same key and body within 24 h replays the first response.
 
-A request first claims the key in a committed row (unique per firm), so concurrent retries
-find it; the create and the stored response then commit together in one transaction.
+The key is claimed in the create's own transaction: the claim row, the created rows and the
+stored response commit together or not at all, so a crash, a killed worker or a lost database
+leaves no claim behind and the retry performs the create. The unique index on (firm, key)
+settles a race: the loser sees the winner's committed row and replays it. A retry that arrives
+while the first is still running answers 409 IDEMPOTENCY_IN_PROGRESS at once (PostgreSQL: the
+key's transaction-scoped advisory lock is taken; SQLite has one writer, so it waits its turn).
 """
 
 import hashlib
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
 from flask import Response, current_app, g, request
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.crm.models import IdempotencyRecord
@@ -20,7 +23,6 @@ from portal.ids import utcnow
 
 REPLAY_WINDOW = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
-WAIT_FOR_FIRST_SECONDS = 10.0
 
 
 def run_create(create: Callable[[], Response]) -> Response:
@@ -47,13 +49,11 @@ def _commit_or_rollback(create, record: IdempotencyRecord | None) -> Response:
     try:
         response = create()
     except Exception:
-        db.session.rollback()
-        _release(record)
+        db.session.rollback()  # the claim goes with the rest
         raise
     if response.status_code >= 300:
         # Only completed creates are remembered; a corrected retry may reuse the key.
         db.session.rollback()
-        _release(record)
         return response
     if record is not None:
         record.status_code = response.status_code
@@ -64,61 +64,70 @@ def _commit_or_rollback(create, record: IdempotencyRecord | None) -> Response:
 
 
 def _claim(key: str, fingerprint: str):
-    """Our own fresh record, or the response to give instead (a replay or a conflict)."""
+    """Our own uncommitted record, or the response to give instead (a replay or a conflict)."""
     firm_id = g.firm_id
+    if not _key_lock_taken(firm_id, key):
+        return _in_progress()
     db.session.execute(
         delete(IdempotencyRecord).where(
             IdempotencyRecord.firm_id == firm_id,
             IdempotencyRecord.idempotency_key == key,
-            IdempotencyRecord.created_at < utcnow() - REPLAY_WINDOW,
+            # A committed row without a response is no running request (claims commit only
+            # with their create): a claim left by a version that committed it on its own.
+            or_(IdempotencyRecord.created_at < utcnow() - REPLAY_WINDOW,
+                IdempotencyRecord.status_code.is_(None)),
         )
     )
+    existing = _committed(firm_id, key)
+    if existing is not None:
+        return _answer_for(existing, fingerprint)
     record = IdempotencyRecord(firm_id=firm_id, idempotency_key=key,
                                request_fingerprint=fingerprint)
     db.session.add(record)
     try:
-        db.session.commit()
+        db.session.flush()  # SQLite: waits here for a concurrent create to commit
         return record
     except IntegrityError:
         db.session.rollback()
-    return _answer_for_existing(firm_id, key, fingerprint)
+    existing = _committed(firm_id, key)
+    return _in_progress() if existing is None else _answer_for(existing, fingerprint)
 
 
-def _answer_for_existing(firm_id: str, key: str, fingerprint: str) -> Response:
-    deadline = time.monotonic() + WAIT_FOR_FIRST_SECONDS
-    while True:
-        existing = db.session.execute(
-            select(IdempotencyRecord).filter_by(firm_id=firm_id, idempotency_key=key)
-        ).scalar_one_or_none()
-        if existing is not None and existing.request_fingerprint != fingerprint:
-            return json_error(
-                409, "IDEMPOTENCY_KEY_REUSED",
-                "This Idempotency-Key was already used with a different request body.",
-            )
-        if existing is not None and existing.status_code is not None:
-            return _replay(existing)
-        if existing is None or time.monotonic() > deadline:
-            return json_error(
-                409, "IDEMPOTENCY_IN_PROGRESS",
-                "A request with this Idempotency-Key is still being processed; retry shortly.",
-                headers={"Retry-After": "1"},
-            )
-        db.session.rollback()  # end the read transaction so the next poll sees new commits
-        time.sleep(0.05)
+def _key_lock_taken(firm_id: str, key: str) -> bool:
+    """PostgreSQL: take the key's advisory lock for this transaction, without waiting; False
+    while another transaction holds it. The server releases it when that transaction ends,
+    however it ends (a commit, a rollback, a killed process)."""
+    if db.engine.dialect.name != "postgresql":
+        return True
+    digest = hashlib.sha256(f"{firm_id}\0{key}".encode()).digest()
+    lock_id = int.from_bytes(digest[:8], "big", signed=True)
+    return db.session.execute(select(func.pg_try_advisory_xact_lock(lock_id))).scalar_one()
 
 
-def _replay(record: IdempotencyRecord) -> Response:
+def _committed(firm_id: str, key: str) -> IdempotencyRecord | None:
+    return db.session.execute(
+        select(IdempotencyRecord).filter_by(firm_id=firm_id, idempotency_key=key)
+    ).scalar_one_or_none()
+
+
+def _answer_for(existing: IdempotencyRecord, fingerprint: str) -> Response:
+    if existing.request_fingerprint != fingerprint:
+        return json_error(
+            409, "IDEMPOTENCY_KEY_REUSED",
+            "This Idempotency-Key was already used with a different request body.",
+        )
     response = current_app.response_class(
-        record.response_body, status=record.status_code, mimetype="application/json"
+        existing.response_body, status=existing.status_code, mimetype="application/json"
     )
-    if record.location:
-        response.headers["Location"] = record.location
+    if existing.location:
+        response.headers["Location"] = existing.location
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
 
-def _release(record: IdempotencyRecord | None) -> None:
-    if record is None:
-        return
-    db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record.id))
-    db.session.commit()
+def _in_progress() -> Response:
+    return json_error(
+        409, "IDEMPOTENCY_IN_PROGRESS",
+        "A request with this Idempotency-Key is still being processed; retry shortly.",
+        headers={"Retry-After": "1"},
+    )

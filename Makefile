@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
+# pytest-xdist workers: one per core by default.
+TEST_WORKERS ?= auto
 
 .PHONY: run test test-pg serve bench bench-pg install lint clean
 
@@ -26,12 +28,12 @@ run: install
 	SESSION_COOKIE_SECURE=0 $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 # The same suite on a throwaway PostgreSQL server (Debian `postgresql`); the browser tests
 # already ran in `make test` and don't depend on the database backend.
 test-pg: install
-	scripts/with-postgres $(BIN)/pytest -m "not browser"
+	scripts/with-postgres $(BIN)/pytest -n $(TEST_WORKERS) -m "not browser"
 
 # Production: migrations, then gunicorn with sync workers. PORTAL_ENV=production refuses to start
 # without SECRET_KEY, API_SECRET_HMAC_KEY and API_SECRET_FERNET_KEYS (see README, Production).

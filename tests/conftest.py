@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import generate_password_hash
 
@@ -20,6 +20,28 @@ PASSWORD = "correct horse battery"
 # Hashing is deliberately slow; hash once for the whole run.
 PASSWORD_HASH = generate_password_hash(PASSWORD)
 FERNET_KEY = Fernet.generate_key().decode()
+
+
+def pytest_configure(config):
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own: tests drop and
+    recreate the schema, so workers sharing one database would erase each other's tables."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if base and worker and base.startswith("postgresql"):
+        os.environ["TEST_DATABASE_URL"] = _fresh_database(base, f"_{worker}")
+
+
+def _fresh_database(base_url: str, suffix: str) -> str:
+    url = make_url(base_url)
+    name = f"{url.database}{suffix}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def database_url(tmp_path) -> str:

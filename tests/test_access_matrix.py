@@ -101,6 +101,10 @@ RULES: dict[tuple[str, str], dict] = {
     ("public_api.generate_key", "POST"): admin_page(422),  # no name given
     ("public_api.save_key", "POST"): admin_page(422),  # no draft given
     ("public_api.cancel_draft", "POST"): admin_page(),
+    # Fragments htmx fetches; a browser without JavaScript is sent to the page.
+    ("public_api.new_key", "GET"): admin_page(PUBLIC_API_PAGE),
+    ("public_api.key_table", "GET"): admin_page(PUBLIC_API_PAGE),
+    ("diagnostics.key_usage_part", "GET"): admin_page(PUBLIC_API_PAGE),
     # Recently logged in: shown (without JavaScript, on the page it redirects to).
     ("public_api.reveal_secret", "POST"): admin_page(PUBLIC_API_PAGE, other=404),
     ("public_api.hide_secret", "GET"): admin_page(other=404),

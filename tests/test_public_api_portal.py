@@ -1,9 +1,10 @@
 """The Public API page: activate, generate, save, reveal, delete; htmx fragments and no-JS pages."""
 
+import json
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from portal.audit.models import AuditEvent
 from portal.extensions import db
@@ -52,7 +53,9 @@ def test_activate_with_htmx_returns_the_status_fragment(admin_client, world):
     assert "<html" not in response.text
     assert 'id="app-status"' in response.text and ">Active<" in response.text
     assert ">Deactivate<" in response.text
-    assert 'id="key-table" hx-swap-oob="true"' in response.text
+    # The key table is not in the answer: it fetches itself again on the event.
+    assert 'id="key-table"' not in response.text
+    assert "keys-changed" in json.loads(response.headers["HX-Trigger"])
     assert world.firm.api_app_active is True
     assert actions() == ["app.activated"]
 
@@ -158,10 +161,10 @@ def test_key_status_follows_the_app_and_is_never_rewritten(admin_client):
     generate_and_save(admin_client, "Two")
     admin_client.post(f"{PAGE}/activate", headers=HX)
     assert admin_client.get(PAGE).text.count('badge-on">Active') == 3
-    fragment = admin_client.post(f"{PAGE}/deactivate", headers=HX).text
-    assert fragment.count('badge-off">Inactive') == 3
-    fragment = admin_client.post(f"{PAGE}/activate", headers=HX).text
-    assert fragment.count('badge-on">Active') == 3
+    admin_client.post(f"{PAGE}/deactivate", headers=HX)
+    assert admin_client.get(f"{PAGE}/keys", headers=HX).text.count('badge-off">Inactive') == 2
+    admin_client.post(f"{PAGE}/activate", headers=HX)
+    assert admin_client.get(f"{PAGE}/keys", headers=HX).text.count('badge-on">Active') == 2
 
 
 def test_deactivate_asks_first_and_says_what_stops(admin_client, world):
@@ -201,14 +204,22 @@ def test_usage_follows_keys_saved_and_deleted_without_a_reload(admin_client):
     key, _ = generate_and_save(admin_client, "One")
     assert f'id="usage-{key.id}"' in admin_client.get(PAGE).text
     draft_id = _draft(admin_client, "Two")
-    saved = admin_client.post(f"{PAGE}/keys/save", data={"draft_id": draft_id}, headers=HX).text
-    assert '<div id="usage-slot" hx-swap-oob="true">' in saved
-    assert f'id="usage-{key.id}"' in saved and f'id="usage-{draft_id}"' in saved
-    deleted = admin_client.delete(f"{PAGE}/keys/{key.id}", headers=HX).text
-    assert '<div id="usage-slot" hx-swap-oob="true">' in deleted
-    assert f'id="usage-{key.id}"' not in deleted and f'id="usage-{draft_id}"' in deleted
-    last = admin_client.delete(f"{PAGE}/keys/{draft_id}", headers=HX).text
-    assert '<div id="usage-slot" hx-swap-oob="true"></div>' in last  # nothing left to show
+    saved = admin_client.post(f"{PAGE}/keys/save", data={"draft_id": draft_id}, headers=HX)
+    assert "keys-changed" in json.loads(saved.headers["HX-Trigger"])
+    usage = admin_client.get(f"{PAGE}/usage", headers=HX).text
+    assert f'id="usage-{key.id}"' in usage and f'id="usage-{draft_id}"' in usage
+    deleted = admin_client.delete(f"{PAGE}/keys/{key.id}", headers=HX)
+    assert "keys-changed" in json.loads(deleted.headers["HX-Trigger"])
+    usage = admin_client.get(f"{PAGE}/usage", headers=HX).text
+    assert f'id="usage-{key.id}"' not in usage and f'id="usage-{draft_id}"' in usage
+    admin_client.delete(f"{PAGE}/keys/{draft_id}", headers=HX)
+    assert "<section" not in admin_client.get(f"{PAGE}/usage", headers=HX).text
+
+
+def test_the_key_table_and_usage_refresh_on_keys_changed(admin_client):
+    page = admin_client.get(PAGE).text
+    for part in ("/keys", "/usage"):
+        assert f'hx-get="{PAGE}{part}" hx-trigger="keys-changed from:body"' in page
 
 
 def test_reveal_with_recent_login_shows_secret_no_store_and_audits(admin_client):
@@ -427,3 +438,17 @@ def test_audit_log_page_lists_events_newest_first(admin_client):
     page = admin_client.get("/settings/audit-log").text
     assert page.index("Generated API key") < page.index("Activated the Public API")
     assert "admin@alpha.example" in page
+
+
+def test_an_htmx_save_sends_at_most_6_sql_statements(admin_client):
+    draft_id = _draft(admin_client, "Counted")
+    statements = []
+    engine = db.engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731  (the statement text)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = admin_client.post(f"{PAGE}/keys/save", data={"draft_id": draft_id}, headers=HX)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert response.status_code == 200 and 'id="saved-api-secret"' in response.text
+    assert len(statements) <= 6, "\n".join(statements)

@@ -5,7 +5,7 @@ Computed here so the template only places shapes; drawn as inline SVG, no JavaSc
 
 from dataclasses import dataclass
 
-from portal.diagnostics.service import DayCount
+from portal.diagnostics.service import DayCount, KeyUsage, key_usage
 
 WIDTH = 600
 PLOT_TOP = 12
@@ -59,3 +59,9 @@ def build_chart(days: list[DayCount]) -> Chart:
             failed_y=round(ok_y - failed_height, 2), failed_height=failed_height,
         ))
     return Chart(bars=bars, top=top, baseline=baseline)
+
+
+def key_usage_charts(firm_id: str, keys: list) -> list[tuple[KeyUsage, Chart]]:
+    """Each given key's 30-day usage with its chart, in the keys' order."""
+    usage = key_usage(firm_id, keys)
+    return [(usage[key.id], build_chart(usage[key.id].days)) for key in keys]

@@ -1,14 +1,15 @@
 """The admin's view of the API's traffic: the Request log tab and the Public API page's usage."""
 
-from flask import Blueprint, request
+from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
 from portal.auth.access import admin_required
-from portal.diagnostics.chart import build_chart
+from portal.diagnostics.chart import key_usage_charts
 from portal.diagnostics.log import STATUS_CHOICES, LogFilter, log_page
 from portal.diagnostics.reasons import Reason
-from portal.diagnostics.service import firm_keys, key_usage, recent_alerts
-from portal.htmx import render
+from portal.diagnostics.service import firm_keys
+from portal.htmx import render, wants_fragment
+from portal.public_api.service import live_keys
 
 bp = Blueprint("diagnostics", __name__, url_prefix="/settings/apps/public-api")
 
@@ -29,19 +30,12 @@ def request_log():
     )
 
 
-@bp.app_context_processor
-def diagnostics_helpers() -> dict:
-    """Lets the Public API page ask for its keys' usage and the failure banner."""
-    return {"api_diagnostics": page_diagnostics}
-
-
-def page_diagnostics(firm, keys) -> dict:
-    """Usage and chart per live key, and the last hour's alerts; only for the firm's admins."""
-    if not (current_user.is_authenticated and current_user.is_admin
-            and current_user.firm_id == firm.id):
-        return {"alerts": [], "usage": []}
-    usage = key_usage(firm.id, keys)
-    return {
-        "alerts": recent_alerts(firm.id),
-        "usage": [(usage[key.id], build_chart(usage[key.id].days)) for key in keys],
-    }
+@bp.get("/usage")
+@admin_required
+def key_usage_part():
+    """The Public API page's usage section again, after `keys-changed`."""
+    if not wants_fragment():
+        return redirect(url_for("public_api.index"))
+    firm = current_user.firm
+    usage = key_usage_charts(firm.id, live_keys(firm))
+    return render("diagnostics/_usage.html", "diagnostics/_usage.html", usage=usage)

@@ -1,6 +1,6 @@
 """API keys on the Public API page: generate, save, reveal, delete (htmx fragments + no-JS)."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, url_for
 from flask_login import current_user
 
 from portal.auth.access import (
@@ -10,71 +10,91 @@ from portal.auth.access import (
     limit_own_password_guesses,
     mark_fresh_login,
 )
+from portal.auth.forms import ConfirmPasswordForm
 from portal.extensions import db
 from portal.htmx import no_store, wants_fragment
 from portal.ids import utcnow
-from portal.public_api import controls, service
+from portal.public_api import service
+from portal.public_api.forms import DraftForm, GenerateKeyForm
 from portal.public_api.models import ApiKey
 from portal.public_api.shown_once import redirect_to_show
-from portal.public_api.views import bp, page_context, render_part
+from portal.public_api.views import announce, bp, render_part
 
 GENERATE = "public_api/_generate.html"
 SECRET_CELL = "public_api/_secret_cell.html"
+EXPIRED_DRAFT = "That generated key has expired. Enter the name and generate it again."
+
+
+def _generate_form(status: int = 200, form: GenerateKeyForm | None = None, **context):
+    form = form or GenerateKeyForm(formdata=None)
+    return render_part(GENERATE, status, generate_form=form, **context)
+
+
+@bp.get("/keys/new")
+@admin_required
+def new_key():
+    """The empty Generate form (Done after a pair was shown)."""
+    if not wants_fragment():
+        return redirect(url_for(".index"))
+    return _generate_form()
 
 
 @bp.post("/keys/generate")
 @admin_required
 def generate_key():
     """Generate a draft pair for the typed name; it exists only once saved."""
-    raw_name = request.form.get("name", "")
-    form = {"name_value": raw_name[:200], "scope_value": request.form.get("scope", "")[:20],
-            "expires_value": request.form.get("expires_on", "")[:20]}
+    form = GenerateKeyForm()
+    if not form.validate():
+        return _generate_form(422, form)
     try:
-        scope = controls.clean_scope(request.form.get("scope"))
-    except controls.ControlError as error:
-        return render_part(GENERATE, 422, scope_error=str(error), **form)
-    try:
-        expires_on = controls.clean_expiry(request.form.get("expires_on"))
-    except controls.ControlError as error:
-        return render_part(GENERATE, 422, expiry_error=str(error), **form)
-    try:
-        pair = service.generate_key_pair(current_user.firm, raw_name, current_user,
-                                         scope=scope, expires_on=expires_on)
+        pair = service.generate_key_pair(
+            current_user.firm, form.name.data, current_user,
+            scope=form.scope.cleaned, expires_on=form.expires_on.cleaned,
+        )
     except service.KeyNameError as error:
-        return render_part(GENERATE, 422, name_error=str(error), **form)
+        form.name.errors.append(str(error))
+        return _generate_form(422, form)
     db.session.commit()
-    return render_part(GENERATE, draft=pair.key)
+    return _generate_form(draft=pair.key)
 
 
 @bp.post("/keys/save")
 @admin_required
 def save_key():
     """Save the draft: only its id comes from the browser, never a key or secret."""
-    draft = _load_draft(request.form.get("draft_id", ""))
+    draft = _load_draft(DraftForm())
     if draft is None:
-        error = "That generated key has expired. Enter the name and generate it again."
-        return render_part(GENERATE, 422, name_error=error)
+        return _name_refused(EXPIRED_DRAFT)
     try:
         service.save_key(draft, current_user)
     except service.KeyNameError as error:
         db.session.rollback()
-        return render_part(GENERATE, 422, name_error=str(error), name_value=draft.name)
+        return _name_refused(str(error), draft.name)
+    # Read before the commit expires the draft: showing it then costs no second SELECT.
+    saved = {"name": draft.name, "api_key": draft.api_key}
+    secret = service.reveal_secret_once(draft)
     db.session.commit()
     if not wants_fragment():
         return redirect_to_show("saved", draft)
-    secret = service.reveal_secret_once(draft)
-    return no_store(render_part("public_api/_saved.html", saved=draft, secret=secret))
+    response = render_part("public_api/_saved.html", saved=saved, secret=secret)
+    return no_store(announce(response, f"Key “{saved['name']}” saved", keys_changed=True))
+
+
+def _name_refused(message: str, name: str = ""):
+    form = GenerateKeyForm(formdata=None, name=name)
+    form.name.errors = [message]
+    return _generate_form(422, form)
 
 
 @bp.post("/keys/cancel")
 @admin_required
 def cancel_draft():
     """Forget an unsaved pair."""
-    draft = _load_draft(request.form.get("draft_id", ""))
+    draft = _load_draft(DraftForm())
     if draft is not None:
         db.session.delete(draft)
         db.session.commit()
-    return render_part(GENERATE)
+    return _generate_form()
 
 
 def _wrong_password(response) -> bool:
@@ -89,10 +109,10 @@ def reveal_secret(key_id: str):
     """Show a key's secret; asks for the password first unless the login is recent."""
     key = _load_live_key(key_id)
     if not has_recent_login():
-        password = request.form.get("password")
-        if password is None:
+        form = ConfirmPasswordForm()
+        if not form.password.raw_data:
             return render_part(SECRET_CELL, key=key, sudo_prompt=key.id)
-        if not current_user.check_password(password):
+        if not current_user.check_password(form.password.data or ""):
             error = "That password is not right."
             return render_part(SECRET_CELL, 422, key=key, sudo_prompt=key.id, sudo_error=error)
         mark_fresh_login()
@@ -126,11 +146,12 @@ def delete_key(key_id: str):
     key = _load_live_key(key_id)
     service.delete_key(key, current_user)
     db.session.commit()
-    if wants_fragment():
-        # The row is the target: an empty body removes it; the count updates out of band.
-        return render_template("public_api/_key_deleted.html", **page_context())
-    flash(f"The key “{key.name}” was deleted.", "success")
-    return redirect(url_for("public_api.index"))
+    message = f"The key “{key.name}” was deleted."
+    if not wants_fragment():
+        flash(message, "success")
+        return redirect(url_for(".index"))
+    # The row is the target: an empty body removes it; the table and usage follow the event.
+    return announce(make_response(""), message, keys_changed=True)
 
 
 def _load_live_key(key_id: str) -> ApiKey:
@@ -141,8 +162,9 @@ def _load_live_key(key_id: str) -> ApiKey:
     )
 
 
-def _load_draft(draft_id: str) -> ApiKey | None:
+def _load_draft(form: DraftForm) -> ApiKey | None:
     """The current admin's own unsaved draft, if it has not gone stale."""
+    draft_id = form.draft_id.data
     draft = db.session.get(ApiKey, draft_id) if draft_id else None
     if (
         draft is None

@@ -1,55 +1,61 @@
-"""The Public API app page: status, activate/deactivate, and the API Integration section."""
+"""The Public API app page: status, activate/deactivate, and the API Integration section.
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+Each view queries what it shows and hands it to its template. Parts of the page that follow a
+change elsewhere (the key table, the usage) listen for the `keys-changed` event that Save, Roll,
+Delete, Activate and Deactivate send, and fetch themselves again.
+"""
+
+import json
+
+from flask import Blueprint, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user
 
 from portal.auth.access import admin_required
+from portal.diagnostics.chart import key_usage_charts
+from portal.diagnostics.service import recent_alerts
 from portal.extensions import db
-from portal.htmx import no_store, render, wants_fragment
-from portal.public_api import controls, service
+from portal.htmx import no_store, wants_fragment
+from portal.public_api import service
+from portal.public_api.forms import GenerateKeyForm
 from portal.public_api.shown_once import take_shown
 
 bp = Blueprint("public_api", __name__, url_prefix="/settings/apps/public-api")
 
 PAGE = "public_api/page.html"
+KEYS_CHANGED = "keys-changed"
 
 
-def page_context(**extra) -> dict:
-    """Everything the Public API page shows; each fragment picks what it needs."""
+def page(status: int = 200, **context):
+    """The whole Public API page: what a browser without JavaScript gets from every view."""
     firm = current_user.firm
-    context = {
-        "firm": firm,
-        "keys": service.live_keys(firm),
-        "draft": None,
-        "saved": None,
-        "secret": None,
-        "name_error": None,
-        "name_value": "",
-        "revealed": {},
-        "sudo_prompt": None,
-        "sudo_error": None,
-        "editing": None,
-        "form": {},
-        "errors": {},
-        "scope_value": "read_write",
-        "expires_value": "",
-        "rolled": None,
-        "rolled_secret": None,
-        "grace_error": None,
-        "scope_error": None,
-        "expiry_error": None,
-        "grace_periods": controls.GRACE_PERIODS,
-        "roll_key": None,
-        "confirm_key": None,
-        "confirm_deactivate": False,
-    }
-    context.update(extra)
-    return context
+    keys = service.live_keys(firm)
+    shown = {"firm": firm, "keys": keys, "usage": key_usage_charts(firm.id, keys),
+             "alerts": recent_alerts(firm.id), "generate_form": GenerateKeyForm(formdata=None)}
+    html = render_template(PAGE, **(shown | context))
+    response = make_response(html, status)
+    response.vary.add("HX-Request")
+    return response
 
 
-def render_part(fragment: str, status: int = 200, **extra):
-    """The fragment for htmx, the whole Public API page without JavaScript."""
-    return render(fragment, PAGE, status, **page_context(**extra))
+def render_part(fragment: str, status: int = 200, **context):
+    """For htmx the fragment, rendered from `context` alone; otherwise the whole page."""
+    if not wants_fragment():
+        return page(status, **context)
+    response = make_response(render_template(fragment, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def announce(response, message: str | None = None, *, keys_changed: bool = False):
+    """Send the page's events: `announce` (read out and shown as a toast), `keys-changed`."""
+    events = {}
+    if keys_changed:
+        events[KEYS_CHANGED] = True
+    if message:
+        events["announce"] = message
+    if events and wants_fragment():
+        response.headers["HX-Trigger"] = json.dumps(events)
+    return response
 
 
 @bp.get("")
@@ -57,8 +63,17 @@ def render_part(fragment: str, status: int = 200, **extra):
 def index():
     """The Public API page (showing a secret once after a POST without JavaScript)."""
     shown = take_shown(current_user.firm_id)
-    response = render(PAGE, PAGE, **page_context(**shown))
+    response = page(**shown)
     return no_store(response) if shown else response
+
+
+@bp.get("/keys")
+@admin_required
+def key_table():
+    """The key table again, after `keys-changed`."""
+    if not wants_fragment():
+        return redirect(url_for(".index"))
+    return render_part("public_api/_key_table.html", keys=service.live_keys(current_user.firm))
 
 
 @bp.post("/activate")
@@ -73,14 +88,16 @@ def activate():
 def confirm_deactivate():
     """The confirmation dialog (a page of its own without JavaScript): deactivating stops every
     integration of the firm at once."""
-    if not current_user.firm.api_app_active:
+    firm = current_user.firm
+    if not firm.api_app_active:
         # A page left open while someone else deactivated: show the status as it is now.
         if not wants_fragment():
-            return redirect(url_for("public_api.index"))
-        response = render("public_api/_app_status_swap.html", PAGE, **page_context())
+            return redirect(url_for(".index"))
+        response = render_part("public_api/_app_status.html", firm=firm)
         response.headers.update({"HX-Retarget": "#app-status", "HX-Reswap": "outerHTML"})
-        return response
-    return render_part("public_api/_confirm_deactivate.html", confirm_deactivate=True)
+        return announce(response, keys_changed=True)
+    return render_part("public_api/_confirm_deactivate.html", confirm_deactivate=True,
+                       keys=service.live_keys(firm))
 
 
 @bp.post("/deactivate")
@@ -91,10 +108,13 @@ def deactivate():
 
 
 def _set_active(active: bool):
-    service.set_app_active(current_user.firm, active, current_user)
+    firm = current_user.firm
+    service.set_app_active(firm, active, current_user)
     db.session.commit()
+    message = "The Public API is now " + ("Active." if active else "Inactive.")
     if not wants_fragment():
-        flash("The Public API is now " + ("Active." if active else "Inactive."), "success")
-        return redirect(url_for("public_api.index"))
-    # The status header is the target; the key table follows out of band (its statuses changed).
-    return render_template("public_api/_app_status_swap.html", **page_context())
+        flash(message, "success")
+        return redirect(url_for(".index"))
+    # The key table follows on keys-changed: every key's status changed with the app's.
+    response = render_part("public_api/_app_status.html", firm=firm)
+    return announce(response, message, keys_changed=True)

@@ -1,6 +1,8 @@
 """The JSON API v1: authentication for every route, ping, and the token exchange."""
 
-from flask import Blueprint, current_app, g, jsonify, request
+import re
+
+from flask import Blueprint, abort, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.api import ratelimit, spec, tokens
@@ -49,6 +51,20 @@ def refuse_plain_http():
     return json_error(403, "HTTPS_REQUIRED", f"The API takes credentials only over HTTPS: send "
                       f"this request to {https_url}. Those you sent travelled unencrypted; "
                       "roll the key in Settings and Apps.")
+
+
+# What portal/ids.py makes: a type prefix, "_" and lower-case base 32. Looser than that, so
+# ids of another length still reach their 404, but never mixed-case like a secret.
+_ID_SHAPE = re.compile(r"[a-z]{2,8}_[a-z0-9]{1,40}")
+
+
+@bp.before_request
+def refuse_malformed_ids():
+    """A path id no resource could have is a 404 before any look-up: a secret pasted into a
+    URL never reaches a query."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and not _ID_SHAPE.fullmatch(value):
+            abort(404)
 
 
 def _admit(verify, presented_key: str | None):

@@ -18,6 +18,7 @@ from portal.errors import API_PREFIX
 from portal.extensions import db
 from portal.ids import utcnow
 from portal.public_api.models import ApiKey
+from portal.public_api.verification import is_key_shaped
 
 DEFAULT_FLUSH_SECONDS = 2.0
 # A path segment that long could be a secret pasted into a URL; it is never stored.
@@ -91,7 +92,8 @@ def presented_key() -> tuple[str, str] | None:
     if credentials.token is not None:
         key_id = _token_key_id(credentials.token)
         condition = ApiKey.id == key_id if key_id else None
-    elif _plausible_key(credentials.api_key):
+    elif is_key_shaped(credentials.api_key):
+        # Only the key's exact format: a secret sent in its place is never bound to a query.
         condition = ApiKey.api_key == credentials.api_key
     if condition is None:
         return None
@@ -108,7 +110,3 @@ def _token_key_id(token: str) -> str | None:
         return None
     key_id = payload.get("k") if isinstance(payload, dict) else None
     return key_id if isinstance(key_id, str) else None
-
-
-def _plausible_key(value: str | None) -> bool:
-    return bool(value) and len(value) <= 64 and value.isascii() and value.isalnum()

@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 # pytest-xdist workers: one per core by default.
 TEST_WORKERS ?= auto
 
-.PHONY: run test test-pg serve bench bench-pg install lint clean
+.PHONY: run test test-pg serve bench bench-pg install lint lint-spec clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,14 @@ bench-pg: install
 
 lint: install
 	$(BIN)/ruff check portal tests
+
+# The served OpenAPI document through Redocly's strictest ruleset and Spectral's OpenAPI rules:
+# any error or warning fails (Node 20 and npm; versions pinned, one npx call each).
+lint-spec: install
+	$(BIN)/python scripts/dump-openapi > $(VENV)/openapi.json
+	npx --yes @redocly/cli@2.77.0 lint --extends recommended-strict $(VENV)/openapi.json
+	npx --yes @stoplight/spectral-cli@6.16.3 lint --ruleset .spectral.yaml --fail-severity warn \
+		$(VENV)/openapi.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 reference, built from the views' own pydantic models so they cannot disagree."""
 
+import copy
 from dataclasses import dataclass, field
 
 from flask import Flask
@@ -7,7 +8,16 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from portal.api.envelopes import ErrorResponse, ListMeta
+from portal.api.examples import LIST_META, error_example, example_of
 from portal.api.pagination import SORTS
+from portal.api.spec_docs import (
+    DESCRIPTION,
+    HEADERS,
+    TAG_OF_SEGMENT,
+    TAGS,
+    headers_for,
+    name_enums,
+)
 
 REF = "#/components/schemas/{model}"
 SECURITY = [{"basicAuth": []}, {"apiKey": [], "apiSecret": []}, {"bearerAuth": []}]
@@ -59,6 +69,7 @@ class Link:
 @dataclass
 class Operation:
     summary: str
+    description: str = ""  # the view's docstring when not given
     response: type[BaseModel] | None = None
     request: type[BaseModel] | None = None
     many: bool = False
@@ -68,13 +79,14 @@ class Operation:
     public: bool = False
     raw_response: bool = False  # the response is the model itself, not {"data": model}
     links: tuple[Link, ...] = ()  # follow-up operations, from the success response
+    etag: bool = False  # the success answer carries the object's ETag
 
 
 def documented(**kwargs):
     """Attach reference metadata to a view; spec.build() reads it from the URL map."""
 
     def decorate(view):
-        view.openapi = Operation(**kwargs)
+        view.openapi = Operation(**{"description": view.__doc__ or "", **kwargs})
         return view
 
     return decorate
@@ -101,19 +113,31 @@ def build(app: Flask, server_url: str = "/api/v1") -> dict:
         path = _openapi_path(rule.rule, server_url)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(rule, op)
-    return {
+    document = copy.deepcopy({
         "openapi": "3.1.0",
-        "info": {
-            "title": "Uku Public API",
-            "version": "1.0.0",
-            "description": "Query your firm's data, build integrations, and create clients and "
-            "contacts. Authenticate with an API key and API secret from Settings and Apps.",
-        },
+        "info": {"title": "Uku Public API", "version": "1.0.0", "description": DESCRIPTION},
         "servers": [{"url": server_url}],
         "security": SECURITY,
+        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": _security_schemes()},
-    }
+        "components": {"schemas": schemas, "securitySchemes": _security_schemes(),
+                       "headers": HEADERS},
+    })
+    name_enums(document["components"]["schemas"], [
+        param for methods in document["paths"].values() for operation in methods.values()
+        for param in operation["parameters"]])
+    return document
+
+
+def served(document: dict, root_url: str) -> dict:
+    """The document as served at `root_url` (scheme and host, from the request or SERVER_NAME):
+    absolute server, contact and licence URLs, which generators and linters want."""
+    root_url = root_url.rstrip("/")
+    docs = root_url + "/docs/api"
+    info = {**document["info"], "contact": {"name": "Uku API support", "url": docs},
+            "license": {"name": "Uku API terms", "url": docs + "#terms"}}
+    servers = [{"url": root_url + server["url"]} for server in document["servers"]]
+    return {**document, "info": info, "servers": servers}
 
 
 def _component_schemas(models: set) -> dict:
@@ -150,8 +174,11 @@ def _openapi_path(rule: str, prefix: str) -> str:
 
 
 def _operation(rule, op: Operation) -> dict:
+    segment = rule.rule.removeprefix("/api/v1/").split("/")[0]
     result: dict = {
+        "tags": [TAG_OF_SEGMENT.get(segment, segment.capitalize())],
         "summary": op.summary,
+        "description": op.description,
         "operationId": rule.endpoint.split(".")[-1],
         "responses": {str(op.status): _success(op)},
         "parameters": _path_params(rule) + op.params,
@@ -165,21 +192,27 @@ def _operation(rule, op: Operation) -> dict:
     if op.request is not None:
         result["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _ref(op.request)}},
+            "content": {"application/json": {"schema": _ref(op.request),
+                                             "example": example_of(op.request)}},
         }
         if op.status == 201:
             result["parameters"].append(IDEMPOTENCY_PARAM)
     for status in sorted({*op.errors, *EVERY_OPERATION_ERRORS}):
+        example = ErrorResponse.model_validate(error_example(status)).model_dump(
+            mode="json", exclude_none=True)
+        retry = ("Retry-After",) if status in ("429", "503") else ()
         result["responses"][status] = {
             "description": ERRORS[status],
-            "content": {"application/json": {"schema": _ref(ErrorResponse)}},
+            "headers": headers_for(status, *retry),
+            "content": {"application/json": {"schema": _ref(ErrorResponse), "example": example}},
         }
     return result
 
 
 def _success(op: Operation) -> dict:
     if op.response is None:
-        return {"description": "OK"}
+        return {"description": "OK", "headers": headers_for(str(op.status))}
+    example = example_of(op.response)
     if op.raw_response:
         schema = _ref(op.response)
     elif op.many:
@@ -189,15 +222,15 @@ def _success(op: Operation) -> dict:
             "properties": {"data": {"type": "array", "items": _ref(op.response)},
                            "meta": _ref(ListMeta)},
         }
+        example = {"data": [example], "meta": ListMeta.model_validate(LIST_META).model_dump()}
     else:
         schema = {"type": "object", "required": ["data"],
                   "properties": {"data": _ref(op.response)}}
-    response = {"description": "OK" if op.status == 200 else "Created",
-                "content": {"application/json": {"schema": schema}}}
-    if op.status == 201:
-        response["headers"] = {"Location": {"schema": {"type": "string"},
-                                            "description": "URL of the new object"}}
-    return response
+        example = {"data": example}
+    headers = ("Location", "Idempotent-Replayed") if op.status == 201 else ()
+    return {"description": "OK" if op.status == 200 else "Created",
+            "headers": headers_for(str(op.status), *headers, *(("ETag",) if op.etag else ())),
+            "content": {"application/json": {"schema": schema, "example": example}}}
 
 
 def _check_links(operations: list) -> None:
@@ -255,14 +288,26 @@ IDEMPOTENCY_PARAM = {
 # Query texts: never a NUL character (a database cannot store one), and not only spaces.
 NON_BLANK_TEXT = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
 NO_NUL_TEXT = "^[^\\x00]*$"
-SINCE = {"type": "string", "anyOf": [{"format": "date-time"}, {"format": "date"}]}
+SINCE = {"anyOf": [{"type": "string", "format": "date-time"},
+                   {"type": "string", "format": "date"}]}
+
+
+UPDATED_SINCE = (
+    "Only rows whose updated_at is at or after this time: the boundary is included, so pass "
+    "the newest updated_at you have seen and skip the objects you already hold (same id and "
+    "updated_at). updated_at is kept to the microsecond and shown to the second. It moves when "
+    "the object itself changes (create, PATCH, a portal edit); a client's also when a contact "
+    "is added to it, and when a group it is in or a custom field it has a value for is deleted "
+    "in Settings and Apps."
+)
 
 
 def list_params(statuses: tuple[str, ...] = (), extra: tuple[dict, ...] = ()) -> list[dict]:
     """The query parameters every list takes."""
     params = [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                     "maximum": 100, "default": 25}},
+                                                     "maximum": 100, "default": 25},
+         "description": "Items per page: 1 to 100, 25 when not given."},
         {"name": "cursor", "in": "query",
          "schema": {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9_-]+$"},
          "description": "next_cursor from the previous page, with the same sort; opaque."},
@@ -277,7 +322,7 @@ def list_params(statuses: tuple[str, ...] = (), extra: tuple[dict, ...] = ()) ->
          "description": "Only rows created at or after this time (a date means its midnight "
                         "UTC; a time without an offset is UTC)."},
         {"name": "updated_since", "in": "query", "schema": SINCE,
-         "description": "Only rows updated at or after this time."},
+         "description": UPDATED_SINCE},
     ]
     if statuses:
         params.append({"name": "status", "in": "query",

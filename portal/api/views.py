@@ -185,6 +185,7 @@ def openapi():
     document = current_app.extensions.get("openapi")
     if document is None:
         document = current_app.extensions["openapi"] = spec.build(current_app)
-    response = jsonify(document)
+    response = jsonify(spec.served(document, request.url_root))
     response.headers["Cache-Control"] = "public, max-age=300"
+    response.vary.add("Host")
     return response

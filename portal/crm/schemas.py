@@ -93,7 +93,10 @@ class ClientOut(BaseModel):
     id: str
     name: str
     client_initials: str
-    address_country_code: str
+    # Open for output: a code added later must not break a generated client.
+    address_country_code: str = Field(
+        pattern="^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code; the codes taken "
+        "are listed in CountryCode (ClientCreate), and more may be added.")
     type: ClientTypeName
     status: ClientStatusName
     registration_code: str | None

@@ -92,6 +92,14 @@ def database_unavailable(error: Exception) -> bool:
     )
 
 
+def database_cause(error: Exception) -> str:
+    """The driver's error in one line, without the SQL or its parameters: the statement may
+    carry personal data."""
+    cause = getattr(error, "orig", None) or error
+    text = str(cause)
+    return f"{type(cause).__name__}: {text.splitlines()[0][:200] if text else ''}"
+
+
 def _database_error(error: SQLAlchemyError):
     """503 with Retry-After while the database is unavailable; the next request tries again
     (SQLAlchemy drops broken connections from its pool, and checkouts replace the ones the
@@ -99,12 +107,8 @@ def _database_error(error: SQLAlchemyError):
     if not database_unavailable(error):
         return _unexpected_error(error)
     _rollback()
-    cause = getattr(error, "orig", None) or error
-    # One line without the SQL or its parameters: the statement may carry personal data.
-    current_app.logger.warning(
-        "Database unavailable on %s %s: %s: %s", request.method, request.path,
-        type(cause).__name__, str(cause).splitlines()[0][:200] if str(cause) else "",
-    )
+    current_app.logger.warning("Database unavailable on %s %s: %s", request.method,
+                               request.path, database_cause(error))
     headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
     if is_api_request():
         return json_error(503, "SERVICE_UNAVAILABLE", MESSAGES[503], headers=headers)

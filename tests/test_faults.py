@@ -8,6 +8,7 @@ Runs on SQLite and, with TEST_DATABASE_URL, on PostgreSQL: a lock is a second co
 """
 
 import json
+import logging
 import socket
 import sqlite3
 import time
@@ -216,6 +217,37 @@ def test_unreachable_database_is_503_and_back_without_a_restart(app_config, tmp_
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_an_outage_logs_one_line_per_request_without_a_traceback(app_config, tmp_path, caplog):
+    """The request recorder cannot look up the key a failed request named: it says so in one
+    line with the cause; the traceback is for debugging only."""
+    unreachable = (f"sqlite:///{tmp_path / 'not-yet' / 'portal.sqlite3'}"
+                   if is_sqlite(app_config["SQLALCHEMY_DATABASE_URI"]) else
+                   f"postgresql+psycopg://portal@127.0.0.1:{closed_port()}/portal")
+    app = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": unreachable})
+    caplog.set_level(logging.DEBUG, logger=app.logger.name)
+    client = app.test_client()
+    with app.app_context():
+        try:
+            for _ in range(3):
+                assert_api_unavailable(client.get(f"{API}/ping", headers={
+                    "X-API-Key": "a" * 32, "X-API-Secret": "b" * 48}))
+            traffic = app.extensions["api_traffic"]
+            with pytest.raises(OperationalError):
+                traffic.add("key_1", "firm_1", 200, None)  # kept for the next try
+            traffic._flush_logged()  # the background writer's next try
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    writer = [r for r in caplog.records if r.getMessage().startswith("Could not write")]
+    assert [r.levelno for r in writer if r.exc_info is None] == [logging.WARNING]
+    recorder = [r for r in caplog.records if r.getMessage().startswith("Could not record")]
+    lines = [r for r in recorder if r.levelno == logging.WARNING]
+    assert len(lines) == 3 and all("OperationalError" in r.getMessage() for r in lines)
+    assert all(r.exc_info is None for r in lines)
+    assert [r.levelno for r in recorder if r.exc_info] == [logging.DEBUG] * 3
+    assert not [r for r in caplog.records if r.levelno > logging.DEBUG and r.exc_info]
 
 
 def test_dropped_connections_are_replaced_before_use(app, client, world, monkeypatch):

@@ -11,11 +11,12 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.diagnostics.models import ApiRequestLog, ApiUsageCounter
+from portal.errors import database_cause, database_unavailable
 from portal.extensions import db
 from portal.ids import utcnow
 
@@ -98,8 +99,19 @@ class TrafficBuffer:
         with self.app.app_context():
             try:
                 self.flush()
-            except Exception:
-                self.app.logger.exception("Could not write API traffic; will retry")
+            except Exception as error:
+                log_failure(error, "Could not write API traffic; will retry")
+
+
+def log_failure(error: Exception, message: str, *args) -> None:
+    """A bug with its traceback; a database outage in one line with its cause, since it fails
+    every request alike (the traceback only at debug level)."""
+    logger = current_app.logger
+    if not database_unavailable(error):
+        logger.error(message, *args, exc_info=error)
+        return
+    logger.warning(message + ": %s", *args, database_cause(error))
+    logger.debug(message, *args, exc_info=error)
 
 
 def write(counts: Counter, rows: list[dict]) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from portal.api import tokens
 from portal.api.auth import read_credentials
-from portal.diagnostics.buffer import TrafficBuffer
+from portal.diagnostics.buffer import TrafficBuffer, log_failure
 from portal.diagnostics.reasons import Reason, reason_code
 from portal.errors import API_PREFIX
 from portal.extensions import db
@@ -52,8 +52,8 @@ def record_api_request(response, duration: float) -> None:
     """Count the request against its key, log it if it failed; never fails the request."""
     try:
         _record(response.status_code, duration)
-    except Exception:
-        current_app.logger.exception("Could not record API request %s", g.get("request_id"))
+    except Exception as error:
+        log_failure(error, "Could not record API request %s", g.get("request_id"))
 
 
 def _record(status: int, duration: float) -> None:

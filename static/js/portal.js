@@ -8,12 +8,36 @@
     document.documentElement.classList.add("can-copy");
   }
 
+  // The one polite live region reads the message; a toast shows it for a few seconds.
+  function announce(message) {
+    var region = document.getElementById("announcer");
+    var toasts = document.getElementById("toasts");
+    if (!region || !message) return;
+    region.textContent = "";
+    // Emptied first, so the same message twice in a row is read twice.
+    setTimeout(function () { region.textContent = message; }, 50);
+    var toast = document.createElement("div");
+    toast.className = "toast";
+    toast.textContent = message;
+    toasts.appendChild(toast);
+    setTimeout(function () { toast.remove(); }, 4000);
+  }
+  window.portalAnnounce = announce;
+
+  // Views send HX-Trigger: {"announce": "Key saved"}; htmx fires it as an event.
+  document.body.addEventListener("announce", function (event) {
+    announce(event.detail && event.detail.value);
+  });
+
   function copyText(button) {
     var target = document.querySelector(button.getAttribute("data-copy-target"));
     if (!target) return;
-    navigator.clipboard.writeText(target.textContent.trim()).then(function () {
+    // The full value is copied, even where the chip shows it shortened.
+    var value = target.getAttribute("data-value") || target.textContent.trim();
+    navigator.clipboard.writeText(value).then(function () {
       var label = button.querySelector(".copy-label");
       button.classList.add("copied");
+      announce("Copied");
       if (label) label.textContent = "Copied";
       setTimeout(function () {
         button.classList.remove("copied");
@@ -55,6 +79,49 @@
         if (!dialog.open) dialog.remove();
       });
     }
+  });
+
+  // After a swap, focus goes where the next action is: the swapped part names it with
+  // data-focus (the Save button, the secret's Copy button...). Parts that refresh themselves on
+  // keys-changed never take focus, except to land on the row after a deleted one.
+  var focusAfterRefresh = null;
+
+  function visible(element) {
+    return element && element.getClientRects().length > 0;
+  }
+
+  function focusIn(root) {
+    var candidates = root.matches("[data-focus]") ? [root] : [];
+    candidates = candidates.concat(Array.prototype.slice.call(root.querySelectorAll("[data-focus]")));
+    var target = candidates.filter(visible)[0];
+    if (target) target.focus();
+  }
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    // htmx fires it on each swapped-in element (for outerHTML, not on the old target).
+    var root = event.target;
+    if (!root.isConnected || !root.querySelectorAll) return;
+    if (root.id === "key-table" && focusAfterRefresh) {
+      var next = focusAfterRefresh();
+      focusAfterRefresh = null;
+      if (next) next.focus();
+      return;
+    }
+    if (!root.hasAttribute("data-refreshes")) focusIn(root);
+  });
+
+  // Deleting a key: once the table is fetched again, focus the next row's actions (or the
+  // previous row's, or the key name field when none is left).
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var rowSelector = event.detail.elt.getAttribute("data-deletes-row");
+    if (!rowSelector) return;
+    var row = document.querySelector(rowSelector);
+    var neighbour = row && (row.nextElementSibling || row.previousElementSibling);
+    var neighbourId = neighbour && neighbour.id;
+    focusAfterRefresh = function () {
+      var next = neighbourId && document.getElementById(neighbourId);
+      return (next && next.querySelector("[data-focus]")) || document.getElementById("key-name");
+    };
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {

@@ -40,14 +40,20 @@ def open_public_api(page: Page) -> None:
     expect(page.get_by_role("heading", name="Public API", level=1)).to_be_visible()
 
 
-def generate_and_save(page: Page, name: str) -> tuple[str, str]:
+def generate_and_save(page: Page, name: str, js: bool = True) -> tuple[str, str]:
     """Type a key name, Generate New API Key, Save; returns the API key and secret shown."""
     page.get_by_label("Key name").fill(name)
     page.get_by_role("button", name="Generate New API Key").click()
     expect(page.get_by_role("heading", name="New API key")).to_be_visible()
+    if js:  # focus follows each swap to the next action, and the result is announced
+        expect(page.get_by_role("button", name="Save")).to_be_focused()
     page.get_by_role("button", name="Save").click()
     panel = page.get_by_role("region", name="Your new API key is saved")
     expect(panel).to_be_visible()
+    if js:
+        expect(panel.get_by_role("button", name="Copy API secret")).to_be_focused()
+        expect(page.locator("#announcer")).to_have_text(f"Key “{name}” saved")
+        expect(page.locator("#toasts")).to_contain_text(f"Key “{name}” saved")
     expect(panel).to_contain_text(name)
     api_key = panel.get_by_label("API key", exact=True).inner_text().strip()
     secret = panel.get_by_label("API secret", exact=True).inner_text().strip()
@@ -65,6 +71,7 @@ def copy_value(page: Page, scope: Locator, value: str, label: str) -> None:
     expect(button).to_have_css("opacity", "1")
     button.click()
     expect(button).to_contain_text("Copied")
+    expect(page.locator("#announcer")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == value
 
 
@@ -135,6 +142,8 @@ def test_admin_walks_the_whole_article(live_server, page, page_errors, log_in, s
     expect(dialog).to_have_count(0)
     expect(key_row(page, "Software Name")).to_have_count(0)
     expect(page.get_by_text("No API keys yet")).to_be_visible()
+    expect(page.locator("#announcer")).to_have_text("The key “Software Name” was deleted.")
+    expect(page.get_by_label("Key name")).to_be_focused()  # no row left to land on
     assert page.evaluate("window.__marker") == 2
 
     # Deactivate: the key shows Inactive; reactivate: the same key is Active again.
@@ -235,7 +244,7 @@ def test_the_journey_works_without_javascript(live_server, new_context, log_in, 
     expect(flash(page, "The Public API is now Active.")).to_be_visible()
     expect(app_status(page)).to_have_text("Active")
 
-    api_key, secret = generate_and_save(page, "Software Name")
+    api_key, secret = generate_and_save(page, "Software Name", js=False)
     shoot(page, "12-nojs-saved")
     # Save redirected to the page (a GET): reloading sends nothing again and hides the secret.
     assert page.url == live_server.url("/settings/apps/public-api#generate")

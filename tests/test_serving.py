@@ -1,4 +1,5 @@
-"""What gunicorn itself answers, before the app sees a request: the API's JSON error shape.
+"""What gunicorn itself answers, before the app sees a request: the API's JSON error shape;
+and bodies without a Content-Length, which only a real server sends.
 
 gunicorn refuses a request line over its limit, too many or too large headers and a line it
 cannot parse; with gunicorn.conf.py's worker (portal/serving.py) those answers are JSON too.
@@ -8,7 +9,11 @@ import json
 import socket
 
 import pytest
+from sqlalchemy import func, select
 
+from portal.crm.models import Client
+from portal.extensions import db
+from tests.api_helpers import make_pair, pair_headers
 from tests.gunicorn_helpers import get, started_gunicorn
 
 
@@ -75,3 +80,41 @@ def test_the_worker_still_serves_ordinary_requests(server):
     assert status == 401
     assert json.loads(body)["error"]["code"] == "UNAUTHENTICATED"
     assert get(server.base_url + "/healthz", {})[0] == 200
+
+
+# --- bodies without a Content-Length --------------------------------------------------------
+
+MIB = 1024 * 1024
+CLIENT = {"name": "Chunked Ltd", "client_initials": "CL", "address_country_code": "EE"}
+
+
+def _client_json_of(size: int) -> bytes:
+    """A valid client body of exactly `size` bytes (padded with JSON whitespace)."""
+    body = json.dumps(CLIENT).encode()
+    return body[:-1] + b" " * (size - len(body)) + b"}"
+
+
+def _chunked_post(port: int, headers: dict, body: bytes, chunk: int = 64 * 1024):
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    chunks = b"".join(f"{len(part):x}\r\n".encode() + part + b"\r\n"
+                      for part in (body[i:i + chunk] for i in range(0, len(body), chunk)))
+    return raw_exchange(port, (
+        f"POST /api/v1/clients HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n{head}\r\n"
+    ).encode() + chunks + b"0\r\n\r\n")
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_nothing_is_stored(server, world):
+    """1 MiB of valid client JSON and then garbage: Werkzeug alone read the first 1 MiB and
+    stored it (201); the whole body is over the limit, so it is refused."""
+    headers = pair_headers(make_pair(world.firm, world.admin))
+    over = _client_json_of(MIB) + b"THIS IS NOT JSON" * 1000
+    status_line, _, body = _chunked_post(server.port, headers, over)
+    assert status_line == "HTTP/1.1 413 REQUEST ENTITY TOO LARGE", body[:300]
+    assert json.loads(body)["error"]["message"] == "The request body is too large."
+    db.session.expire_all()
+    assert db.session.execute(select(func.count()).select_from(Client)).scalar_one() == 0
+    # A chunked body of exactly the limit is still read whole, and one below it too.
+    for size in (MIB, 1000):
+        status_line, _, body = _chunked_post(server.port, headers, _client_json_of(size))
+        assert status_line == "HTTP/1.1 201 CREATED", body[:300]

@@ -52,7 +52,7 @@ def test_admin_reads_why_a_request_failed_and_fixes_it(live_server, page: Page, 
     # The Request log tab shows the request by its id and says what to do.
     page.get_by_role("navigation", name="API Integration").get_by_role(
         "link", name="Request log").click()
-    expect(page.get_by_role("heading", name="Request log")).to_be_visible()
+    expect(page.get_by_role("heading", name="Request log", level=1)).to_be_visible()
     page.get_by_label("Request id").fill(request_id)
     page.get_by_label("Request id").press("Enter")
     expect(page).to_have_url(re.compile(f"request_id={request_id}"))

@@ -63,12 +63,13 @@ def generate_and_save(page: Page, name: str, js: bool = True) -> tuple[str, str]
 
 
 def copy_value(page: Page, scope: Locator, value: str, label: str) -> None:
-    """Hover the value, click its copy button: it says Copied and the clipboard holds the value."""
+    """The copy button is shown before any hover; clicked, it says Copied and the clipboard
+    holds the whole value."""
     button = scope.get_by_role("button", name=label)
     page.mouse.move(0, 0)
-    expect(button).to_have_css("opacity", "0")
-    scope.get_by_text(value, exact=True).hover()
+    expect(button).to_be_visible()
     expect(button).to_have_css("opacity", "1")
+    scope.get_by_text(value, exact=True).hover()
     button.click()
     expect(button).to_contain_text("Copied")
     expect(page.locator("#announcer")).to_have_text("Copied")
@@ -122,13 +123,13 @@ def test_admin_walks_the_whole_article(live_server, page, page_errors, log_in, s
     expect(row.get_by_text(secret, exact=True)).to_be_visible()
     shoot(page, "06-key-revealed")
 
-    # Hover the row, click the delete icon, confirm in the dialog: the row goes, no reload.
+    # The delete icon is shown without hovering (touch, keyboard); confirm in the dialog: the
+    # row goes, no reload.
     page.evaluate("window.__marker = 2")
     dialog = page.get_by_role("dialog", name="Delete API key “Software Name”?")
     delete_icon = row.get_by_role("link", name="Delete key Software Name")
     page.mouse.move(0, 0)
-    expect(delete_icon).to_have_css("opacity", "0")
-    row.hover()
+    expect(delete_icon).to_be_visible()
     expect(delete_icon).to_have_css("opacity", "1")
     delete_icon.click()
     dialog.get_by_role("link", name="Cancel").click()  # Cancel closes it and keeps the key

@@ -109,7 +109,18 @@ def test_on_a_phone_no_page_scrolls_sideways(live_server, new_context, log_in):
     """At 390 pixels a wide table scrolls inside its card; the page itself never does."""
     page = admin_on_a_phone(live_server, new_context, log_in)
     generate_and_save(page, "A key with a rather long name for a phone")
+    # Key and secret stay on one line each (a chip that shortens), never wrapped mid-string.
+    chips = page.locator("code.chip")
+    assert chips.count() >= 2
+    assert all(chip.evaluate("c => c.getClientRects().length === 1 && c.offsetHeight < 32")
+               for chip in chips.all())
     page.get_by_role("link", name="Done").click()
+    # Each key is a card: nothing of it, its status and actions included, is out of view.
+    table = page.locator("#key-table")
+    assert table.evaluate("t => t.scrollWidth <= t.clientWidth")
+    row = key_row(page, "A key with a rather long name")
+    for part in (row.get_by_text("Active"), row.get_by_role("link", name=re.compile("^Delete"))):
+        assert part.evaluate("e => e.getBoundingClientRect().right") <= 390
     for path in ("/settings", "/settings/apps/public-api", "/settings/apps/public-api/log",
                  "/clients", "/audit", "/docs/api"):
         page.goto(live_server.url(path))

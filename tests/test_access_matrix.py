@@ -142,6 +142,9 @@ RULES: dict[tuple[str, str], dict] = {
     ("api.list_contacts", "GET"): api(200),
     ("api.create_contact", "POST"): api(422),
     ("api.get_contact", "GET"): api(200, 404),
+    # Without If-Match: refused before the object is looked up, whoever's it is.
+    ("api.update_client", "PATCH"): api(428),
+    ("api.update_contact", "PATCH"): api(428),
     ("api.list_members", "GET"): api(200),
     ("api.list_client_groups", "GET"): api(200),
     ("api.list_client_fields", "GET"): api(200),

@@ -3,6 +3,7 @@
 from flask import abort, g, request, url_for
 
 from portal.api.body import BodyError, accepted_parts, parse_body
+from portal.api.etags import with_etag
 from portal.api.idempotency import run_create
 from portal.api.listing import list_json_resource
 from portal.api.page_queries import JsonRows
@@ -48,23 +49,24 @@ def list_clients():
 
 
 @bp.get("/clients/<client_id>")
-@documented(summary="Get a client", response=ClientOut, errors=("401", "404"),
+@documented(summary="Get a client", response=ClientOut, errors=("401", "404"), etag=True,
             links=CLIENT_FOLLOW_UPS)
 def get_client(client_id: str):
     """One client of the firm; another firm's id is a 404 like a missing one."""
-    return data_response(crm.client_to_out(_found(crm.get_client(g.firm_id, client_id))))
+    return with_etag(data_response(
+        crm.client_to_out(_found(crm.get_client(g.firm_id, client_id)))))
 
 
 @bp.post("/clients")
 @documented(summary="Create a client", request=ClientCreate, response=ClientOut, status=201,
-            errors=CREATE_ERRORS, links=(READ_NEW_CLIENT, *CLIENT_FOLLOW_UPS))
+            errors=CREATE_ERRORS, etag=True, links=(READ_NEW_CLIENT, *CLIENT_FOLLOW_UPS))
 def create_client():
     """Create a client; safe to retry with an Idempotency-Key."""
     payload = _parse_with_firm_rules(ClientCreate, crm.client_rule_problems,
                                      ("fields", "group_ids"))
-    return run_create(lambda: _created(
+    return with_etag(run_create(lambda: _created(
         crm.create_client(g.firm_id, payload), "api.get_client", "client_id"
-    ))
+    )))
 
 
 @bp.get("/contacts")
@@ -82,24 +84,25 @@ def list_contacts():
 
 
 @bp.get("/contacts/<contact_id>")
-@documented(summary="Get a contact", response=ContactOut, errors=("401", "404"),
+@documented(summary="Get a contact", response=ContactOut, errors=("401", "404"), etag=True,
             links=(READ_CONTACTS_CLIENT,))
 def get_contact(contact_id: str):
     """One contact of the firm."""
-    return data_response(crm.contact_to_out(_found(crm.get_contact(g.firm_id, contact_id))))
+    return with_etag(data_response(
+        crm.contact_to_out(_found(crm.get_contact(g.firm_id, contact_id)))))
 
 
 @bp.post("/contacts")
 @documented(summary="Create a contact", request=ContactCreate, response=ContactOut, status=201,
-            errors=CREATE_ERRORS, links=(READ_NEW_CONTACT, READ_CONTACTS_CLIENT))
+            errors=CREATE_ERRORS, etag=True, links=(READ_NEW_CONTACT, READ_CONTACTS_CLIENT))
 def create_contact():
     """Create a contact of one of the firm's clients."""
     payload = _parse_with_firm_rules(ContactCreate, crm.contact_rule_problems,
                                      ("client_id", "is_primary"))
-    return run_create(lambda: _created(
+    return with_etag(run_create(lambda: _created(
         crm.contact_to_out(crm.create_contact(g.firm_id, payload)), "api.get_contact",
         "contact_id",
-    ))
+    )))
 
 
 def _parse_with_firm_rules(model, rule_problems, parts: tuple[str, ...]):

@@ -27,6 +27,8 @@ ERRORS = {
     "403": "The key's IP allow-list excludes the caller, or a read-scope key tried to write",
     "404": "No such object in your firm",
     "409": "Idempotency-Key conflict",
+    "412": "If-Match is not the object's current ETag: it changed since you read it",
+    "428": "If-Match is missing",
     "413": "Body over 1 MiB",
     "415": "Body is not application/json",
     "422": "Validation failed; see details",

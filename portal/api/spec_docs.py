@@ -50,6 +50,8 @@ HEADERS = {
     "Retry-After": {"description": "Seconds to wait before retrying.",
                     "schema": {"type": "integer"}},
     "Location": {"description": "URL of the created object.", "schema": {"type": "string"}},
+    "ETag": {"description": "The object's version: send it in If-Match to update it.",
+             "schema": {"type": "string"}},
     "Idempotent-Replayed": {"description": "`true` when this is the stored answer to an "
                             "earlier request with the same Idempotency-Key.",
                             "schema": {"type": "string", "enum": ["true"]}},

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from portal.crm.values import (
     ClientStatusName,
@@ -66,6 +66,26 @@ class ContactCreate(BaseModel):
     birthday: Annotated[IsoDate | None, AfterValidator(not_in_future)] = None
     is_primary: bool = False
     ext_contact_id: OptionalText200 = None
+
+
+def _merge_patch_of(model: type[BaseModel], doc: str) -> type[BaseModel]:
+    """A JSON merge patch (RFC 7396) of `model`: each field optional and validated as `model`
+    validates it; a field left out is unchanged, null clears a field that may be null."""
+    fields = {
+        name: (Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation,
+               Field(default=None, description=info.description,
+                     json_schema_extra=lambda schema: schema.pop("default", None)))
+        for name, info in model.model_fields.items()
+    }
+    return create_model(model.__name__.replace("Create", "Patch"), __config__=INPUT,
+                        __doc__=doc, **fields)
+
+
+ClientPatch = _merge_patch_of(ClientCreate, "Changes to a client, as PATCH /clients/{id} takes "
+                              "them: fields merge key by key (null removes one), group_ids "
+                              "replaces the client's groups.")
+ContactPatch = _merge_patch_of(ContactCreate, "Changes to a contact, as PATCH /contacts/{id} "
+                               "takes them.")
 
 
 class ClientGroupCreate(BaseModel):

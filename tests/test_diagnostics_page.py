@@ -147,3 +147,22 @@ def test_a_deleted_keys_failures_stay_in_the_log(client, auth, world, pair):
     row = row_with(client.get(LOG).text, response.headers["X-Request-Id"])
     assert "KEY_DELETED" in row and "Deleted" in row and "This key was deleted on" in row
     assert "(deleted)" in client.get(LOG).text  # the key filter still offers it
+
+
+def test_a_refused_fields_and_our_messages_are_logged_and_shown(client, auth, pair):
+    """Which field a 422 refused, in our words: never the value sent, nor a secret-like key."""
+    secret_like = "k" * 44
+    body = {"name": "", "client_initials": "NW", "address_country_code": "EE",
+            "email": "private-value@example.com", secret_like: "x"}
+    response = client.post("/api/v1/clients", json=body, headers=basic(
+        pair.key.api_key, pair.secret))
+    assert response.status_code == 422
+    row = db.session.execute(db.select(ApiRequestLog)).scalar_one()
+    fields = [item["field"] for item in row.details]
+    assert "name" in fields and "[redacted]" in fields and secret_like not in str(row.details)
+    auth.login("admin@alpha.example")
+    shown = row_with(client.get(LOG).text, response.json["error"]["request_id"])
+    message = next(item["message"] for item in response.json["error"]["details"]
+                   if item["field"] == "name")
+    assert f"name : {message}" in " ".join(shown.split())
+    assert "private-value" not in str(row.details) and secret_like not in shown

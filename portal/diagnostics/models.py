@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Firm
@@ -34,6 +34,8 @@ class ApiRequestLog(db.Model):
     client_ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(200))
     duration_ms: Mapped[float]
+    # The answer's error details: [{"field", "message"}], our words (recorder.error_details).
+    details: Mapped[list | None] = mapped_column(JSON)
 
     firm: Mapped[Firm | None] = relationship()
     key: Mapped[ApiKey | None] = relationship()

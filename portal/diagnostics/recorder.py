@@ -23,6 +23,7 @@ from portal.public_api.verification import is_key_shaped
 DEFAULT_FLUSH_SECONDS = 2.0
 # A path segment that long could be a secret pasted into a URL; it is never stored.
 _SECRET_LIKE = re.compile(r"[A-Za-z0-9]{40,}")
+MAX_DETAILS = 10
 
 
 def register(app: Flask) -> None:
@@ -51,12 +52,13 @@ def _after_request(response):
 def record_api_request(response, duration: float) -> None:
     """Count the request against its key, log it if it failed; never fails the request."""
     try:
-        _record(response.status_code, duration)
+        _record(response, duration)
     except Exception as error:
         log_failure(error, "Could not record API request %s", g.get("request_id"))
 
 
-def _record(status: int, duration: float) -> None:
+def _record(response, duration: float) -> None:
+    status = response.status_code
     key = g.get("api_key")
     reason = reason_code(status, g.get("auth_failure"))
     key_id, firm_id = (key.id, key.firm_id) if key is not None else (None, None)
@@ -64,7 +66,10 @@ def _record(status: int, duration: float) -> None:
     # cheap under a flood, so no query to find whose key it named (its earlier 401s did).
     if key is None and reason is not None and reason != Reason.RATE_LIMITED:
         key_id, firm_id = presented_key() or (None, None)
-    row = _failure_row(status, reason, key_id, firm_id, duration) if reason else None
+    row = None
+    if reason:
+        row = _failure_row(status, reason, key_id, firm_id, duration)
+        row["details"] = error_details(response)
     current_app.extensions["api_traffic"].add(key_id, firm_id, status, row)
 
 
@@ -83,6 +88,22 @@ def _failure_row(status, reason, key_id, firm_id, duration: float) -> dict:
         "user_agent": request.headers.get("User-Agent", "")[:200] or None,
         "duration_ms": round(duration * 1000, 2),
     }
+
+
+def error_details(response) -> list[dict] | None:
+    """The field and message of each problem the answer named (at most MAX_DETAILS): what the
+    API wrote, never the request. A field can be a key the caller sent, so anything in either
+    that could be a secret is redacted, as in the path."""
+    body = response.get_json(silent=True) if response.is_json else None
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    if not isinstance(details, list):
+        return None
+    return [
+        {"field": _SECRET_LIKE.sub("[redacted]", str(item.get("field", "")))[:100],
+         "message": _SECRET_LIKE.sub("[redacted]", str(item.get("message", "")))[:200]}
+        for item in details[:MAX_DETAILS] if isinstance(item, dict)
+    ] or None
 
 
 def presented_key() -> tuple[str, str] | None:

@@ -105,6 +105,7 @@ RULES: dict[tuple[str, str], dict] = {
     # Fragments htmx fetches; a browser without JavaScript is sent to the page.
     ("public_api.new_key", "GET"): admin_page(PUBLIC_API_PAGE),
     ("public_api.key_table", "GET"): admin_page(PUBLIC_API_PAGE),
+    ("public_api.dismiss_alerts", "POST"): admin_page(PUBLIC_API_PAGE),
     ("diagnostics.key_usage_part", "GET"): admin_page(PUBLIC_API_PAGE),
     # Recently logged in: shown (without JavaScript, on the page it redirects to).
     ("public_api.reveal_secret", "POST"): admin_page(PUBLIC_API_PAGE, other=404),

@@ -129,8 +129,21 @@ def test_banner_names_the_key_and_reason_of_the_last_hours_failures(client, auth
     auth.login("admin@alpha.example")
     page = text_of(client.get(PAGE).text)
     assert "API requests failed in the last hour" in page
-    assert ("Key Software Name : 2 failed requests, WRONG_SECRET . The API secret did not "
-            "match key 'Software Name'.") in page
+    # One line per key, in plain words rather than reason codes.
+    assert "Software Name : 2 failed requests in the last hour, mostly wrong secret" in page
+    assert "WRONG_SECRET" not in page.split("Usage")[0]
+
+
+def test_a_dismissed_banner_comes_back_only_with_new_failures(client, auth, pair):
+    client.get(PING, headers=basic(pair.key.api_key, wrong(pair.secret)))
+    auth.login("admin@alpha.example")
+    assert "failed in the last hour" in client.get(PAGE).text
+    response = client.post(f"{PAGE}/alerts/dismiss", headers=HX)
+    assert response.status_code == 200 and response.text == ""
+    assert "failed in the last hour" not in client.get(PAGE).text
+    client.get(PING, headers=basic(pair.key.api_key, wrong(pair.secret)))
+    page = text_of(client.get(PAGE).text)
+    assert "Software Name : 1 failed request in the last hour, wrong secret" in page
 
 
 def test_no_banner_for_older_failures_or_lookups_of_missing_things(client, auth, pair):

@@ -49,7 +49,7 @@ def controls_form(**fields) -> dict:
 def test_generate_form_offers_scope_defaulting_to_read_and_write(admin_client):
     page = admin_client.get(PAGE).text
     assert '<option value="read_write" selected>Read &amp; write</option>' in page
-    assert 'name="expires_on" type="date"' in page
+    assert 'name="expires_on" type="text" inputmode="numeric" placeholder="YYYY-MM-DD"' in page
 
 
 @pytest.mark.parametrize("headers", [HX, {}])

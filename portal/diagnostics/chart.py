@@ -32,6 +32,8 @@ class Chart:
     baseline: float
     width: int = WIDTH
     height: int = HEIGHT
+    plot_top: int = PLOT_TOP
+    plot_height: int = PLOT_HEIGHT
 
     @property
     def total_ok(self) -> int:

@@ -58,6 +58,29 @@ _TEXTS = {
 }
 
 
+# The same reasons in a few plain words, for the failures banner ("mostly wrong secret").
+_WORDS = {
+    Reason.MISSING_CREDENTIALS: "missing key or secret",
+    Reason.MALFORMED_CREDENTIALS: "unreadable key or secret",
+    Reason.UNKNOWN_KEY: "unknown key",
+    Reason.WRONG_SECRET: "wrong secret",
+    Reason.KEY_DELETED: "deleted key",
+    Reason.APP_INACTIVE: "the Public API is deactivated",
+    Reason.TOKEN_EXPIRED: "expired token",
+    Reason.TOKEN_INVALID: "invalid token",
+    Reason.KEY_EXPIRED: "expired key",
+    Reason.KEY_ROLLED: "old key after a roll",
+    Reason.IP_NOT_ALLOWED: "IP address not allowed",
+    Reason.RATE_LIMITED: "too many requests",
+    Reason.SERVER_ERROR: "errors on our side",
+}
+
+
+def in_words(reason: str) -> str:
+    """A reason in a few plain words, e.g. 'wrong secret'."""
+    return _WORDS.get(reason, "refused requests")
+
+
 def reason_code(status: int, failure: AuthFailure | None) -> str | None:
     """The reason a response failed, or None when it did not (2xx, 3xx)."""
     if status < 400:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.diagnostics.buffer import this_hour
 from portal.diagnostics.models import ApiRequestLog, ApiUsageCounter
-from portal.diagnostics.reasons import ALERT_REASONS, explain
+from portal.diagnostics.reasons import ALERT_REASONS, explain, in_words
 from portal.extensions import db
 from portal.ids import utcnow
 from portal.public_api.models import ApiKey
@@ -51,6 +51,29 @@ class Alert:
     reason: str
     count: int
     explanation: str
+
+
+@dataclass(frozen=True)
+class KeyAlert:
+    """One line of the failures banner: a key, its failures, and the most common reason."""
+
+    key: ApiKey
+    count: int
+    reason: str
+
+    @property
+    def reason_in_words(self) -> str:
+        return in_words(self.reason)
+
+
+def alerts_by_key(alerts: list[Alert]) -> list[KeyAlert]:
+    """The banner's lines: one per key, busiest first (alerts come sorted by count)."""
+    lines: dict[str, KeyAlert] = {}
+    for alert in alerts:
+        line = lines.get(alert.key.id)
+        lines[alert.key.id] = KeyAlert(alert.key, alert.count, alert.reason) if line is None \
+            else KeyAlert(line.key, line.count + alert.count, line.reason)
+    return sorted(lines.values(), key=lambda line: (-line.count, line.key.name))
 
 
 def flush_pending() -> None:
@@ -105,12 +128,15 @@ def _add_failure_reasons(firm_id: str, usage: dict[str, KeyUsage], since: dateti
             usage[key_id].failures[reason] += count
 
 
-def recent_alerts(firm_id: str, within: timedelta = timedelta(hours=1)) -> list[Alert]:
-    """Keys whose requests failed in the last hour for a reason the admin can act on."""
+def recent_alerts(firm_id: str, within: timedelta = timedelta(hours=1),
+                  after: datetime | None = None) -> list[Alert]:
+    """Keys whose requests failed in the last hour (and `after`, when the admin dismissed the
+    banner then) for a reason the admin can act on."""
     flush_pending()
+    since = max(utcnow() - within, after) if after else utcnow() - within
     query = (
         select(ApiRequestLog.key_id, ApiRequestLog.reason, func.count())
-        .where(ApiRequestLog.firm_id == firm_id, ApiRequestLog.created_at >= utcnow() - within)
+        .where(ApiRequestLog.firm_id == firm_id, ApiRequestLog.created_at >= since)
         .where(ApiRequestLog.reason.in_(sorted(ALERT_REASONS)))
         .where(ApiRequestLog.key_id.is_not(None))
         .group_by(ApiRequestLog.key_id, ApiRequestLog.reason)

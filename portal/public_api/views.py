@@ -6,15 +6,17 @@ Delete, Activate and Deactivate send, and fetch themselves again.
 """
 
 import json
+from datetime import datetime
 
-from flask import Blueprint, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, session, url_for
 from flask_login import current_user
 
 from portal.auth.access import admin_required
 from portal.diagnostics.chart import key_usage_charts
-from portal.diagnostics.service import recent_alerts
+from portal.diagnostics.service import alerts_by_key, recent_alerts
 from portal.extensions import db
 from portal.htmx import no_store, wants_fragment
+from portal.ids import utcnow
 from portal.public_api import service
 from portal.public_api.forms import GenerateKeyForm
 from portal.public_api.shown_once import take_shown
@@ -29,8 +31,9 @@ def page(status: int = 200, **context):
     """The whole Public API page: what a browser without JavaScript gets from every view."""
     firm = current_user.firm
     keys = service.live_keys(firm)
+    alerts = alerts_by_key(recent_alerts(firm.id, after=_alerts_dismissed_at()))
     shown = {"firm": firm, "keys": keys, "usage": key_usage_charts(firm.id, keys),
-             "alerts": recent_alerts(firm.id), "generate_form": GenerateKeyForm(formdata=None)}
+             "alerts": alerts, "generate_form": GenerateKeyForm(formdata=None)}
     html = render_template(PAGE, **(shown | context))
     response = make_response(html, status)
     response.vary.add("HX-Request")
@@ -118,3 +121,23 @@ def _set_active(active: bool):
     # The key table follows on keys-changed: every key's status changed with the app's.
     response = render_part("public_api/_app_status.html", firm=firm)
     return announce(response, message, keys_changed=True)
+
+
+DISMISSED = "public_api_alerts_dismissed_at"
+
+
+@bp.post("/alerts/dismiss")
+@admin_required
+def dismiss_alerts():
+    """Hide the failures banner until a request fails after now."""
+    session[DISMISSED] = utcnow().isoformat()
+    if not wants_fragment():
+        return redirect(url_for(".index"))
+    return announce(make_response(""), "Dismissed until new requests fail")
+
+
+def _alerts_dismissed_at() -> datetime | None:
+    try:
+        return datetime.fromisoformat(session.get(DISMISSED, ""))
+    except (TypeError, ValueError):
+        return None  # never dismissed (or an odd value): the whole last hour

@@ -24,6 +24,25 @@
   }
   window.portalAnnounce = announce;
 
+  // Times arrive in UTC (<time datetime="...Z">); shown in the person's own time zone, with
+  // the UTC time kept in the tooltip.
+  function pad(n) { return String(n).padStart(2, "0"); }
+
+  function showLocalTimes(root) {
+    root.querySelectorAll('time[datetime$="Z"]:not([data-local])').forEach(function (time) {
+      var utc = time.getAttribute("datetime");
+      var when = new Date(utc);
+      if (isNaN(when)) return;
+      var seconds = /\d:\d\d:\d\d/.test(time.textContent) ? ":" + pad(when.getSeconds()) : "";
+      time.title = utc.replace("T", " ").replace(/(:\d\d)(:\d\d)?(\.\d+)?Z$/, "$1$2 UTC");
+      time.textContent = when.getFullYear() + "-" + pad(when.getMonth() + 1) + "-" +
+        pad(when.getDate()) + " " + pad(when.getHours()) + ":" + pad(when.getMinutes()) + seconds;
+      time.setAttribute("data-local", "");
+    });
+  }
+  showLocalTimes(document);
+  document.addEventListener("htmx:load", function (event) { showLocalTimes(event.detail.elt); });
+
   // Views send HX-Trigger: {"announce": "Key saved"}; htmx fires it as an event.
   document.body.addEventListener("announce", function (event) {
     announce(event.detail && event.detail.value);

@@ -46,7 +46,7 @@ def test_admin_reads_why_a_request_failed_and_fixes_it(live_server, page: Page, 
     page.reload()
     banner = page.get_by_role("status").filter(has_text="API requests failed in the last hour")
     expect(banner).to_contain_text("Software Name")
-    expect(banner).to_contain_text("WRONG_SECRET")
+    expect(banner).to_contain_text("wrong secret")
     shoot(page, "diagnostics-banner")
 
     # The Request log tab shows the request by its id and says what to do.

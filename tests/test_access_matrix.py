@@ -89,6 +89,7 @@ RULES: dict[tuple[str, str], dict] = {
     ("health.readyz", "GET"): everyone(200),
     ("docs.reference", "GET"): {**everyone(200), MEMBER: 403, SUPPORT: 403},
     ("docs.error_reference", "GET"): {**everyone(200), MEMBER: 403, SUPPORT: 403},
+    ("docs.changelog", "GET"): {**everyone(200), MEMBER: 403, SUPPORT: 403},
     ("support.index", "GET"): {**everyone(LOGIN), **dict.fromkeys(PORTAL_USERS, 403),
                                SUPPORT: 200},
     # --- Settings and Apps, the Public API app, its keys and its request log ---

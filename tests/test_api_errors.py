@@ -2,6 +2,7 @@
 the page that lists them, and the spec's enum; and paths under /api/ that routing refuses."""
 
 import ast
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -107,3 +108,14 @@ def test_every_path_under_api_answers_json(client, path):
     assert response.status_code == 404
     assert response.mimetype == "application/json"
     assert response.json["error"]["code"] == "NOT_FOUND"
+
+
+def test_the_changelog_states_the_policy_and_the_latest_changes(client):
+    page = client.get("/docs/api/changelog")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    for words in ("additive only", "<code>Deprecation</code>", "<code>Sunset</code>",
+                  "PATCH /clients/{client_id}", 'href="/docs/api/errors"'):
+        assert words in text
+    dates = re.findall(r'<time datetime="([\d-]+)">', text)
+    assert dates == sorted(dates, reverse=True) and dates

@@ -20,7 +20,7 @@ per client IP and key.
 
 **Versioning.** Within v1 changes are additive only (new operations, optional fields,
 response fields, enum values where documented as open); anything to be removed is announced
-with `Deprecation` and `Sunset` headers first.
+with `Deprecation` and `Sunset` headers first. What changed and when: `/docs/api/changelog`.
 """
 
 TAGS = {

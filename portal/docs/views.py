@@ -54,6 +54,15 @@ def error_reference():
     return render_template("docs/errors.html", entries=entries)
 
 
+@bp.get("/api/changelog")
+def changelog():
+    """What changed in /api/v1 and when, and the versioning and deprecation policy (a partial,
+    docs/_changelog.html, that the reference can include too)."""
+    if current_user.is_authenticated and not current_user.is_admin:
+        abort(403)
+    return render_template("docs/changelog.html")
+
+
 def _inline_code(text: str) -> Markup:
     """The catalogue's `backticks` as <code>, everything else escaped."""
     marked = re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text)))

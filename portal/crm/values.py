@@ -136,7 +136,7 @@ Initials = Annotated[
 ]
 CountryCode = Annotated[
     str, AfterValidator(_check_country),
-    WithJsonSchema({"type": "string", "enum": sorted(COUNTRY_CODES), "examples": ["EE"],
+    WithJsonSchema({"type": "string", "enum": sorted(COUNTRY_CODES),
                     "description": "ISO 3166-1 alpha-2 country code, upper-case."}),
 ]
 IsoDate = Annotated[date, BeforeValidator(parse_iso_date)]

@@ -10,10 +10,24 @@ MAX_DEPTH = 6  # a recursive schema still ends
 
 
 def resolve(schema: dict | None, document: dict) -> dict:
-    """The schema a local $ref points at (or the schema itself)."""
+    """The schema a local $ref points at, with the referring schema's own keywords (a default,
+    an example) on top; or the schema itself."""
     while schema and "$ref" in schema:
-        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        section, name = schema["$ref"].split("/")[-2:]
+        siblings = {key: value for key, value in schema.items() if key != "$ref"}
+        schema = {**document["components"][section][name], **siblings}
     return schema or {}
+
+
+def resolve_value(schema: dict, document: dict) -> tuple[dict, str]:
+    """A field's schema with a named enum or scalar inlined (an object stays a named $ref), and
+    the name it had, if any."""
+    if "$ref" not in schema:
+        return schema, ""
+    resolved = resolve(schema, document)
+    if resolved.get("type") == "object" or "properties" in resolved:
+        return schema, ""
+    return resolved, schema["$ref"].rsplit("/", 1)[-1]
 
 
 def media_examples(media: dict, document: dict) -> list[tuple[str, object]]:

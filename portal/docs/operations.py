@@ -3,7 +3,7 @@ tag, summary, description, header or example added to the spec shows up on the p
 
 from dataclasses import dataclass, field
 
-from portal.docs.examples import media_examples, request_example, resolve
+from portal.docs.examples import media_examples, request_example, resolve, resolve_value
 from portal.docs.samples import Call, Sample, samples, with_credentials
 from portal.docs.schema_text import TypeText, ValueLists, constraints, describe_type
 
@@ -56,27 +56,31 @@ def describe_operations(document: dict, base_url: str, api_key: str,
             for method, op in methods.items()]
 
 
-def group_operations(ops: list[Operation]) -> list[tuple[str, list[Operation]]]:
-    """Operations by tag (or by first path segment), in order of first appearance."""
+def group_operations(ops: list[Operation], document: dict) -> list[tuple[str, str, list]]:
+    """(name, description, operations) per tag (or first path segment), in order of first
+    appearance."""
+    described = {tag["name"]: tag.get("description", "") for tag in document.get("tags", [])}
     grouped: dict[str, list[Operation]] = {}
     for op in ops:
         grouped.setdefault(op.group, []).append(op)
-    return list(grouped.items())
+    return [(name, described.get(name, ""), members) for name, members in grouped.items()]
 
 
 def _operation(path, method, op, document, base_url, api_key, lists) -> Operation:
     public = op.get("security") == []
     statuses = sorted(op["responses"].items())
     success = [_response(s, r, document, lists) for s, r in statuses if s.startswith("2")]
-    body = with_credentials(request_example(op, document), api_key)
+    example = request_example(op, document)
+    body = with_credentials(example, api_key)
     url = base_url + _filled_path(path, op.get("parameters", []))
     return Operation(
         id=op["operationId"], method=method.upper(), path=path,
         summary=op.get("summary", ""), description=op.get("description", ""),
         group=_group(path, op), public=public,
-        params=[_parameter(p, lists) for p in op.get("parameters", [])],
-        fields=_properties(_body_schema(op.get("requestBody", {}), document), lists),
-        result_fields=_properties(_result_schema(op["responses"], document), lists),
+        params=[_parameter(p, document, lists) for p in op.get("parameters", [])],
+        fields=_properties(_body_schema(op.get("requestBody", {}), document), document, lists,
+                           example),
+        result_fields=_properties(_result_schema(op["responses"], document), document, lists),
         success=success[0],
         errors=[_response(s, r, document, lists, built=False)
                 for s, r in statuses if not s.startswith("2")],
@@ -102,18 +106,24 @@ def _filled_path(path: str, parameters: list[dict]) -> str:
     return path
 
 
-def _parameter(param: dict, lists: ValueLists) -> FieldRow:
-    schema = param.get("schema", {})
-    return FieldRow(param["name"], describe_type(schema, param["name"], lists),
+def _parameter(param: dict, document: dict, lists: ValueLists) -> FieldRow:
+    schema, named = resolve_value(param.get("schema", {}), document)
+    return FieldRow(param["name"], describe_type(schema, named or param["name"], lists),
                     param.get("description") or schema.get("description", ""),
                     param.get("required", False), param["in"], constraints(schema))
 
 
-def _properties(schema: dict, lists: ValueLists) -> list[FieldRow]:
+def _properties(schema: dict, document: dict, lists: ValueLists,
+                example=None) -> list[FieldRow]:
     required = set(schema.get("required", ()))
-    return [FieldRow(name, describe_type(prop, name, lists), prop.get("description", ""),
-                     name in required, notes=constraints(prop))
-            for name, prop in schema.get("properties", {}).items()]
+    example = example if isinstance(example, dict) else {}
+    rows = []
+    for name, prop in schema.get("properties", {}).items():
+        prop, named = resolve_value(prop, document)
+        rows.append(FieldRow(name, describe_type(prop, named or name, lists, example.get(name)),
+                             prop.get("description", ""), name in required,
+                             notes=constraints(prop)))
+    return rows
 
 
 def _body_schema(request_body: dict, document: dict) -> dict:
@@ -137,9 +147,11 @@ def _response(status, response, document, lists, built=True) -> Response:
     examples = []
     if media is not None and (built or "example" in media or media.get("examples")):
         examples = media_examples(media, document)
-    headers = [FieldRow(name, describe_type(header.get("schema", {}), name, lists),
-                        header.get("description", ""))
-               for name, header in response.get("headers", {}).items()]
+    headers = []
+    for name, header in response.get("headers", {}).items():
+        header = resolve(header, document)
+        headers.append(FieldRow(name, describe_type(header.get("schema", {}), name, lists),
+                                header.get("description", "")))
     return Response(status, response.get("description", ""), examples, headers)
 
 

@@ -46,11 +46,13 @@ class ValueLists:
         return iter(self.by_values.values())
 
 
-def describe_type(schema: dict, name: str, lists: ValueLists) -> TypeText:
-    """The type of property `name` in words; a long enum is collapsed into `lists`."""
+def describe_type(schema: dict, name: str, lists: ValueLists, example=None) -> TypeText:
+    """The type of property `name` in words; a long enum is collapsed into `lists`, with
+    `example` (the operation's own, when it has one) as its e.g."""
     if "enum" in schema and len(schema["enum"]) > LONG_ENUM:
         value_list = lists.add(name, schema)
-        return TypeText(f"{_base(schema)}, e.g. {example_value(schema)}", value_list)
+        shown = example if example in schema["enum"] else example_value(schema)
+        return TypeText(f"{_base(schema)}, e.g. {shown}", value_list)
     return TypeText(type_words(schema))
 
 

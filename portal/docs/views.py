@@ -37,7 +37,7 @@ def reference():
     lists = ValueLists()
     operations = describe_operations(document, base_url, api_key, lists)
     response = make_response(render_template(
-        "docs/reference.html", document=document, groups=group_operations(operations),
+        "docs/reference.html", document=document, groups=group_operations(operations, document),
         value_lists=list(lists), example_key=key, base_url=base_url,
         quick_start=_first_call(operations),
         backoff_samples=backoff_samples(base_url + "/clients", api_key),

@@ -182,7 +182,6 @@ def test_without_trusted_proxies_forwarded_headers_are_ignored(app_config):
 
 def test_one_trusted_proxy_believes_the_last_hop(app_config):
     app = create_app(dict(app_config, TRUSTED_PROXIES=1))
-    assert isinstance(app.wsgi_app, ProxyFix)
     seen = _seen_by_app(app)
     assert seen == {"remote_addr": "198.51.100.2", "scheme": "https", "host": "portal.example.com"}
 

@@ -10,11 +10,8 @@ from portal.config_checks import configure_deployment
 from portal.database import configure_connections
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.keyring import init_keyring
-from portal.plain_reads import install_plain_reads
-from portal.public_api.key_cache import install_key_cache
 from portal.public_api.retirement import install_retirement_sweeper
 from portal.sessions import PortalSessionInterface
-from portal.sql_json import stored_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,11 +26,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     _configure(app, test_config)
-    # JSON as the Out schemas order it (id, name, ... rather than alphabetical) and as UTF-8:
-    # the same as the list pages the database writes (portal/sql_json.py), so an object reads
-    # alike everywhere.
+    # Objects keep their schema's field order (id first), as the API reference shows them.
     app.json.sort_keys = False
-    app.json.ensure_ascii = False
     configure_deployment(app, test_config)  # PORTAL_ENV checks, TRUSTED_PROXIES
     _init_extensions(app)
     app.session_interface = PortalSessionInterface()
@@ -88,8 +82,7 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         app.config["SESSION_COOKIE_SECURE"] = False
     if test_config:
         app.config.update(test_config)
-    # Renamed (it counts per IP and key now): a deployment that still sets the old name keeps
-    # its value rather than silently getting the default.
+    # The older name of this setting keeps working: a deployment that sets it keeps its value.
     if "API_AUTH_FAILURES_PER_IP" in app.config:
         app.config["API_AUTH_FAILURES_PER_IP_AND_KEY"] = app.config.pop(
             "API_AUTH_FAILURES_PER_IP")
@@ -99,12 +92,12 @@ def _configure(app: Flask, test_config: dict | None) -> None:
 
 def _engine_options(app: Flask) -> dict:
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-    # JSON columns are stored the way the API writes JSON: list pages embed the stored text.
-    options.setdefault("json_serializer", stored_json)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         options.setdefault("connect_args", {"timeout": 15})
-    # Other databases: a pooled connection the server dropped is replaced before use (see
-    # portal/database.py), without pool_pre_ping's round trip per request.
+    else:
+        # A pooled connection the server dropped (a restart, an idle timeout) is replaced
+        # before use, so the first requests after an outage do not fail.
+        options.setdefault("pool_pre_ping", True)
     return options
 
 
@@ -115,8 +108,6 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     configure_connections(app)
-    install_plain_reads(app)
-    install_key_cache(app)
     install_retirement_sweeper(app)
     init_keyring(app)
 

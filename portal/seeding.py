@@ -5,17 +5,14 @@ per-row bookkeeping, so a million clients and a million contacts take about a mi
 """
 
 import base64
-import json
 import secrets
 import time
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 
 import click
 from sqlalchemy import event
 
 from portal.accounts.service import get_or_create_firm
-from portal.crm.serializers import client_to_out
 from portal.extensions import db
 from portal.ids import utcnow
 
@@ -24,8 +21,7 @@ COUNTRIES = ("EE", "FI", "LV", "LT", "SE", "NO", "DE", "PL")
 # Random primary keys land all over the index b-trees: a large page cache keeps them in memory.
 SEED_PRAGMAS = ("PRAGMA synchronous=OFF", "PRAGMA cache_size=-524288", "PRAGMA temp_store=MEMORY")
 CLIENT_COLUMNS = ("id", "firm_id", "name", "client_initials", "address_country_code", "type",
-                  "status", "fields", "created_at", "updated_at", "list_json")
-ISO_Z = "%Y-%m-%dT%H:%M:%SZ"
+                  "status", "fields", "created_at", "updated_at")
 CONTACT_COLUMNS = ("id", "firm_id", "client_id", "name", "email", "is_primary", "created_at",
                    "updated_at")
 
@@ -53,20 +49,19 @@ def seed_clients_command(count: int, firm_name: str):
 
 def insert_batch(firm_id: str, start: int, size: int, oldest: datetime) -> None:
     """One transaction: `size` clients and their primary contacts."""
-    stamp, list_json = _timestamp_formatter(), _list_json_format()
+    stamp = _timestamp_formatter()
     client_ids, contact_ids = _ids("cli", size), _ids("con", size)
     clients, contacts = [], []
     for offset in range(size):
         number = start + offset
         created = oldest + timedelta(seconds=number)
-        at, iso = stamp(created), created.strftime(ISO_Z)
+        at = stamp(created)
         client_id, contact_id = client_ids[offset], contact_ids[offset]
         name, initials = f"Client {number:07d}", f"C{number % 1000:03d}"
         country = COUNTRIES[number % len(COUNTRIES)]
         status = "active" if number % 10 else "inactive"
         clients.append((
             client_id, firm_id, name, initials, country, "company", status, "{}", at, at,
-            list_json % (client_id, name, initials, country, status, contact_id, iso, iso),
         ))
         contacts.append((
             contact_id, firm_id, client_id, f"Contact {number:07d}",
@@ -75,27 +70,6 @@ def insert_batch(firm_id: str, start: int, size: int, oldest: datetime) -> None:
     _executemany("clients", CLIENT_COLUMNS, clients)
     _executemany("contacts", CONTACT_COLUMNS, contacts)
     db.session.commit()
-
-
-def _list_json_format() -> str:
-    """A seeded client's list JSON (portal/crm/list_json.py) as a %-format: the API's own
-    serializer with placeholders for the values that vary. Asking the database to write it,
-    as the app does, would rewrite each row just inserted (a fifth more seeding time).
-    Seeded values are plain ASCII, so quoting them is all JSON needs; tests check the result
-    against what the database writes."""
-    sample = SimpleNamespace(
-        id="x", name="x", client_initials="x", address_country_code="EE", type="company",
-        status="active", registration_code=None, vat_number=None, email=None, phone=None,
-        fields={}, created_at=datetime(2000, 1, 1), updated_at=datetime(2000, 1, 1),
-    )
-    out = client_to_out(sample, [], ["x"])
-    # In the order insert_batch gives them: the keys' order in the API's JSON.
-    for key in ("id", "name", "client_initials", "address_country_code", "status",
-                "created_at", "updated_at"):
-        out[key] = "@"
-    out["contacts"] = ["@"]
-    text = json.dumps(out, separators=(",", ":"), ensure_ascii=False)
-    return text.replace("%", "%%").replace('"@"', '"%s"')
 
 
 def _ids(prefix: str, count: int) -> list[str]:

@@ -161,9 +161,9 @@ CLIENT_BODY = {"name": "Northwind Traders", "client_initials": "nwt",
 
 def new_client(firm, **overrides) -> Client:
     """A client of `firm`, created through the CRM service and committed."""
-    created = crm.create_client(firm.id, ClientCreate(**{**CLIENT_BODY, **overrides}))
+    client = crm.create_client(firm.id, ClientCreate(**{**CLIENT_BODY, **overrides}))
     db.session.commit()
-    return db.session.get(Client, created["id"])
+    return client
 
 
 def new_contact(firm, client, **overrides) -> Contact:

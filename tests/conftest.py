@@ -8,12 +8,10 @@ import pytest
 from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import generate_password_hash
 
 from portal import create_app
 from portal.accounts.models import Firm, User
-from portal.crm.list_json import stale_client_ids
 from portal.extensions import db
 
 PASSWORD = "correct horse battery"
@@ -68,24 +66,10 @@ def app(app_config):
     with app.app_context():
         _reset_schema()
         yield app
-        _check_stored_list_json()
         db.session.remove()
         if db.engine.dialect.name == "postgresql":
             _drop_all()
         db.engine.dispose()
-
-
-def _check_stored_list_json():
-    """Every test also checks that it left no client's stored list JSON out of date
-    (portal/crm/list_json.py): whatever a test changed, through whichever path."""
-    db.session.rollback()
-    try:
-        stale = stale_client_ids(db.session)
-    except SQLAlchemyError:
-        return  # the test broke the database on purpose
-    finally:
-        db.session.rollback()
-    assert not stale, f"clients whose stored list JSON is out of date: {stale}"
 
 
 def _reset_schema():

@@ -23,9 +23,9 @@ def actions() -> list[str]:
 
 def make_client(firm, **overrides) -> Client:
     """A committed client of the firm, made through the service like the API makes them."""
-    created = service.create_client(firm.id, ClientCreate(**{**CLIENT, **overrides}))
+    client = service.create_client(firm.id, ClientCreate(**{**CLIENT, **overrides}))
     db.session.commit()
-    return db.session.get(Client, created["id"])
+    return client
 
 
 def contact_payload(client_id: str, **overrides) -> ContactCreate:
@@ -45,7 +45,7 @@ def seed_objects(world) -> dict:
                          address_country_code="EE", group_ids=[group.id],
                          fields={"employees": 7}),
         )
-        ids.update({f"{prefix}client": client["id"], f"{prefix}group": group.id,
+        ids.update({f"{prefix}client": client.id, f"{prefix}group": group.id,
                     f"{prefix}field": field.id})
     db.session.commit()
     return ids

@@ -1,5 +1,5 @@
-"""The API's hot path: the key cache (and that revocation stays immediate), plain-row lists
-that say exactly what the single-object endpoints say, and the rate-limit storage."""
+"""The API's hot path: revocation is immediate, lists say exactly what the single-object
+endpoints say, and the rate-limit storage."""
 
 import dataclasses
 import sqlite3
@@ -7,26 +7,17 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from flask import current_app
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from portal.crm import service as crm
 from portal.crm.schemas import ClientOut
 from portal.extensions import db
 from portal.limiter_storage import SWEEP_EVERY, LazyMemoryStorage
 from portal.public_api import service
-from portal.public_api.key_cache import KeyRowCache
 from portal.public_api.models import ApiKey
 from tests.api_helpers import API, make_pair, new_client, new_contact, pair_headers
 
 PING = f"{API}/ping"
-
-
-@pytest.fixture
-def app_config(app_config):
-    # Usage counts are flushed after every request in tests; here, as in production, they
-    # wait (a flush is a commit, and any commit rightly makes the next request re-read keys).
-    return {**app_config, "DIAGNOSTICS_FLUSH_SECONDS": 3600}
 
 
 @pytest.fixture(autouse=True)
@@ -44,27 +35,17 @@ def pair(world):
 
 @contextmanager
 def statements():
-    """The SQL statements the app sends meanwhile, through its engine or the thread's plain
-    SQLite connection (portal/plain_reads.py)."""
+    """The SQL statements the app sends meanwhile."""
     sent: list[str] = []
 
     def record(_conn, _cursor, statement, *_args):
         sent.append(statement)
 
-    connections = current_app.extensions.get("plain_connections")
-    try:
-        watcher = connections.current().open() if sqlite_path(current_app) else None
-    except sqlite3.Error:  # a test made it unusable: reads go through the engine
-        watcher = None
     event.listen(db.engine, "before_cursor_execute", record)
-    if watcher is not None:
-        watcher.set_trace_callback(sent.append)
     try:
         yield sent
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-        if watcher is not None:
-            watcher.set_trace_callback(None)
 
 
 def key_reads(sent: list[str]) -> list[str]:
@@ -84,30 +65,17 @@ def commit_elsewhere(app, sql: str, params=()) -> None:
     connection.close()
 
 
-def test_cache_is_installed_only_for_a_sqlite_file(app):
-    cache = app.extensions.get("api_key_cache")
-    if sqlite_path(app):
-        assert isinstance(cache, KeyRowCache)
-    else:
-        # PostgreSQL has no cheap change counter: every request reads the key.
-        assert cache is None
-
-
-def test_a_quiet_database_serves_the_key_from_the_cache(app, client, pair):
-    if not sqlite_path(app):
-        pytest.skip("SQLite only: the cache needs PRAGMA data_version")
+def test_a_ping_reads_its_key_once(client, pair):
     headers = pair_headers(pair)
-    for _ in range(2):  # the first use commits "last used", so the second reads the key again
-        assert client.get(PING, headers=headers).status_code == 200
+    assert client.get(PING, headers=headers).status_code == 200
     with statements() as sent:
-        for _ in range(3):
-            assert client.get(PING, headers=headers).status_code == 200
-    assert key_reads(sent) == []
+        assert client.get(PING, headers=headers).status_code == 200
+    assert len(key_reads(sent)) == 1
 
 
 def test_a_commit_by_another_process_makes_the_next_request_read_the_key(app, client, pair):
     if not sqlite_path(app):
-        pytest.skip("SQLite only: the cache needs PRAGMA data_version")
+        pytest.skip("SQLite only: commits through a sqlite3 connection of its own")
     headers = pair_headers(pair)
     assert client.get(PING, headers=headers).status_code == 200
     # Deleted elsewhere (another gunicorn worker): the very next request must see it.
@@ -121,7 +89,7 @@ def test_a_commit_by_another_process_makes_the_next_request_read_the_key(app, cl
 
 def test_deactivation_elsewhere_is_seen_by_the_next_request(app, client, pair, world):
     if not sqlite_path(app):
-        pytest.skip("SQLite only: the cache needs PRAGMA data_version")
+        pytest.skip("SQLite only: commits through a sqlite3 connection of its own")
     headers = pair_headers(pair)
     assert client.get(PING, headers=headers).status_code == 200
     commit_elsewhere(app, "UPDATE firms SET api_app_active = 0 WHERE id = ?", (world.firm.id,))
@@ -130,7 +98,7 @@ def test_deactivation_elsewhere_is_seen_by_the_next_request(app, client, pair, w
 
 
 def test_revocation_in_the_portal_is_immediate(client, pair, world):
-    """Through the app's own connections too (the usual path), on every backend."""
+    """On every backend."""
     headers = pair_headers(pair)
     assert client.get(PING, headers=headers).status_code == 200
     service.delete_key(db.session.get(ApiKey, pair.key.id), world.admin)
@@ -139,7 +107,7 @@ def test_revocation_in_the_portal_is_immediate(client, pair, world):
 
 
 def test_an_expiry_passing_needs_no_write_to_take_effect(app, client, pair, monkeypatch):
-    """The cache keeps rows, not verdicts: time passing is checked on every request."""
+    """Time passing is checked on every request."""
     key = db.session.get(ApiKey, pair.key.id)
     key.expires_on = crm.utcnow().date()
     db.session.commit()
@@ -153,52 +121,7 @@ def test_an_expiry_passing_needs_no_write_to_take_effect(app, client, pair, monk
     assert client.get(PING, headers=headers).status_code == 401
 
 
-def test_unknown_keys_are_not_remembered(app, client, pair):
-    if not sqlite_path(app):
-        pytest.skip("SQLite only")
-    cache = app.extensions["api_key_cache"]
-    for i in range(5):
-        client.get(PING, headers={"X-API-Key": f"{i:0>32}", "X-API-Secret": "s" * 48})
-    client.get(PING, headers=pair_headers(pair))
-    assert set(cache.connections.current().remembered["key_rows"]) == {pair.key.api_key}
-
-
-def test_an_unreadable_change_counter_falls_back_to_reading_the_key(app, client, pair):
-    if not sqlite_path(app):
-        pytest.skip("SQLite only")
-    cache = app.extensions["api_key_cache"]
-    headers = pair_headers(pair)
-    client.get(PING, headers=headers)
-    state = cache.connections.current()
-    state.path = "/nonexistent/dir/db.sqlite3"
-    state.close()
-    with statements() as sent:
-        assert client.get(PING, headers=headers).status_code == 200
-    assert len(key_reads(sent)) == 1
-
-
-def test_threads_that_end_leave_no_connection_behind(app, pair):
-    """The development server runs each request in a thread of its own."""
-    import gc
-    import threading
-
-    if not sqlite_path(app):
-        pytest.skip("SQLite only")
-    cache = app.extensions["api_key_cache"]
-
-    def look_up():
-        with app.app_context():
-            cache.lookup(pair.key.api_key, lambda _key: "row")
-
-    for _ in range(20):
-        thread = threading.Thread(target=look_up)
-        thread.start()
-        thread.join()
-    gc.collect()
-    assert len(cache.connections._states) <= 1
-
-
-# --- lists: rows written as JSON by the database say what the single endpoints say ---------
+# --- lists say what the single endpoints say -------------------------------------------
 
 
 def single_object_bytes(client, path: str, headers) -> bytes:
@@ -265,6 +188,24 @@ def test_contact_list_items_equal_the_single_contact(client, pair, world):
     assert sorted(item["is_primary"] for item in listed) == [False, True]
 
 
+def test_a_listed_client_follows_its_contacts_groups_and_fields(client, pair, world):
+    group = crm.create_client_group(world.firm.id, "Monthly")
+    field = crm.create_client_field(world.firm.id, "employees", "Employees", "number")
+    db.session.commit()
+    made = new_client(world.firm, group_ids=[group.id], fields={"employees": 4})
+    contact = new_contact(world.firm, made, name="Ann")
+    headers = pair_headers(pair)
+    (item,) = client.get(f"{API}/clients", headers=headers).json["data"]
+    assert item["contacts"] == [contact.id] and item["group_ids"] == [group.id]
+    crm.delete_client_group(db.session.get(type(group), group.id))
+    crm.delete_client_field(db.session.get(type(field), field.id))
+    db.session.commit()
+    (item,) = client.get(f"{API}/clients", headers=headers).json["data"]
+    assert item["group_ids"] == [] and item["fields"] == {}
+    assert single_object_bytes(client, f"{API}/clients/{made.id}", headers) in client.get(
+        f"{API}/clients", headers=headers).get_data()
+
+
 def test_links_of_the_row_beyond_the_page_are_not_shown(client, pair, world):
     """The link queries select by the page's own query, which reads one row more."""
     for i in range(3):
@@ -273,165 +214,6 @@ def test_links_of_the_row_beyond_the_page_are_not_shown(client, pair, world):
     page = client.get(f"{API}/clients?limit=2", headers=headers).json
     assert page["meta"]["has_more"] and len(page["data"]) == 2
     assert all(len(item["contacts"]) == 1 for item in page["data"])
-
-
-def test_keys_and_list_pages_are_read_without_a_pooled_connection(app, client, pair, world):
-    """The key's and the page's SELECTs run on the thread's plain connection
-    (portal/plain_reads.py), on SQLite and on PostgreSQL."""
-    new_client(world.firm, name="Owner")
-    headers = pair_headers(pair)
-    assert client.get(f"{API}/clients", headers=headers).status_code == 200  # last use written
-    checkouts = []
-
-    def checked_out(*args):
-        checkouts.append(args)
-
-    event.listen(db.engine, "checkout", checked_out)
-    try:
-        for path in ("/ping", "/clients", "/contacts", "/clients?q=own&sort=name"):
-            assert client.get(API + path, headers=headers).status_code == 200
-    finally:
-        event.remove(db.engine, "checkout", checked_out)
-    assert checkouts == []
-
-
-def test_an_unusable_plain_connection_falls_back_to_the_session(app, client, pair, world,
-                                                                 monkeypatch):
-    if not sqlite_path(app):
-        pytest.skip("SQLite only")
-    owner = new_client(world.firm, name="Owner")
-    new_contact(world.firm, owner, name="Ann")
-    headers = pair_headers(pair)
-    expected = [client.get(API + path, headers=headers).get_data()
-                for path in ("/clients?limit=1", "/contacts")]
-
-    def locked(*_args):
-        raise sqlite3.OperationalError("database is locked")
-
-    monkeypatch.setattr(app.extensions["plain_connections"], "fetch_all", locked)
-    with statements() as sent:
-        answers = [client.get(API + path, headers=headers) for path in ("/clients?limit=1",
-                                                                         "/contacts")]
-    assert [answer.get_data() for answer in answers] == expected
-    assert any("FROM clients" in statement for statement in sent)
-
-
-def broken_read(app):
-    from portal.plain_reads import PlainQuery
-    from portal.public_api.verification import KEY_BY_API_KEY
-
-    query = PlainQuery(KEY_BY_API_KEY, db.engine.dialect)
-    query.sql = query.sql.replace("api_keys", "no_such_table", 1)
-    return query
-
-
-def test_a_driver_error_in_an_autocommit_read_is_wrapped_as_sqlalchemy_wraps_it(app):
-    """PostgreSQL's plain reads run on the driver's cursor; the 503 handler and the logs must
-    still get SQLAlchemy's errors, and a healthy connection stays in the pool."""
-    from sqlalchemy.exc import ProgrammingError
-
-    from portal.plain_reads import PlainQuery, fetch_all
-    from portal.public_api.verification import KEY_BY_API_KEY
-
-    if app.extensions.get("autocommit_engine") is None:
-        pytest.skip("PostgreSQL only: SQLite reads on its own connection")
-    invalidated = []
-
-    def on_invalidate(*args):
-        invalidated.append(args)
-
-    event.listen(db.engine, "invalidate", on_invalidate)
-    try:
-        with pytest.raises(ProgrammingError, match="no_such_table") as raised:
-            fetch_all(broken_read(app), {"value": "k" * 32})
-        assert raised.value.connection_invalidated is False and invalidated == []
-        # The same pooled connection serves the next read.
-        assert fetch_all(PlainQuery(KEY_BY_API_KEY, db.engine.dialect),
-                         {"value": "k" * 32}) == []
-    finally:
-        event.remove(db.engine, "invalidate", on_invalidate)
-
-
-def test_a_lost_connection_in_an_autocommit_read_is_dropped_from_the_pool(app, monkeypatch):
-    from sqlalchemy.exc import DBAPIError
-
-    from portal.plain_reads import fetch_all
-
-    if app.extensions.get("autocommit_engine") is None:
-        pytest.skip("PostgreSQL only: SQLite reads on its own connection")
-    monkeypatch.setattr(db.engine.dialect, "is_disconnect", lambda *args: True)
-    invalidated = []
-
-    def on_invalidate(*args):
-        invalidated.append(args)
-
-    event.listen(db.engine, "invalidate", on_invalidate)
-    try:
-        with pytest.raises(DBAPIError) as raised:
-            fetch_all(broken_read(app), {"value": "k" * 32})
-    finally:
-        event.remove(db.engine, "invalidate", on_invalidate)
-    assert raised.value.connection_invalidated is True and len(invalidated) == 1
-
-
-def server_connection(app):
-    """The thread's plain connection to PostgreSQL, opened by a read."""
-    if app.extensions.get("autocommit_engine") is None:
-        pytest.skip("PostgreSQL only")
-    return app.extensions["plain_connections"].current().open()
-
-
-def test_the_plain_connection_to_postgresql_holds_no_transaction(app, client, pair):
-    """Between reads it must not keep a snapshot open: that would hold back VACUUM and keep
-    every later read on rows it has to skip."""
-    import psycopg
-
-    connection = server_connection(app)
-    for path in ("/ping", "/clients"):
-        assert client.get(API + path, headers=pair_headers(pair)).status_code == 200
-        assert app.extensions["plain_connections"].current().open() is connection
-        status = connection.info.transaction_status
-        if status != psycopg.pq.TransactionStatus.IDLE:
-            connection.close()  # its locks would block the teardown's DROP SCHEMA
-        assert status == psycopg.pq.TransactionStatus.IDLE and connection.autocommit
-
-
-def test_a_plain_connection_closed_by_the_server_is_replaced_before_use(app, client, pair):
-    """A server restart or an idle timeout must not fail the next request."""
-    connection = server_connection(app)
-    backend = connection.info.backend_pid
-    with db.engine.connect() as other:
-        other.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": backend})
-    assert client.get(f"{API}/ping", headers=pair_headers(pair)).status_code == 200
-    replacement = app.extensions["plain_connections"].current().open()
-    assert replacement is not connection and replacement.info.backend_pid != backend
-
-
-def test_a_failed_plain_read_is_made_again_on_a_pooled_connection(app, client, pair,
-                                                                   monkeypatch):
-    """If the thread's connection fails mid-read (a server gone between the check and the
-    read), the read is made through the pool, which reports a lasting problem as a 503."""
-    import psycopg
-
-    connection = server_connection(app)
-
-    def lost(*_args):
-        raise psycopg.OperationalError("server closed the connection unexpectedly")
-
-    monkeypatch.setattr(connection, "execute", lost)
-    checkouts = []
-
-    def checked_out(*args):
-        checkouts.append(args)
-
-    event.listen(db.engine, "checkout", checked_out)
-    try:
-        answer = client.get(f"{API}/ping", headers=pair_headers(pair))
-    finally:
-        event.remove(db.engine, "checkout", checked_out)
-    assert answer.status_code == 200 and checkouts
-    assert connection.closed
-    assert app.extensions["plain_connections"].current().open() is not connection
 
 
 # --- the rate-limit storage -------------------------------------------------------------------
@@ -488,12 +270,11 @@ def test_a_rolled_key_after_its_grace_period_is_named_rolled_even_with_a_wrong_s
     assert verify_credentials(pair.key.api_key, pair.secret).failure is AuthFailure.KEY_ROLLED
 
 
-def test_a_plain_key_read_equals_the_sessions_read(app, pair, world):
-    """Keys are read as plain SQL (portal/plain_reads.py) with the same compiled query; every
-    value must come out typed as SQLAlchemy types it (dates, datetimes, booleans)."""
+def test_a_key_row_holds_every_value_typed(app, pair, world):
+    """The request's KeyRow holds what the ORM holds: dates, datetimes, booleans, limits."""
     from datetime import timedelta
 
-    from portal.public_api.verification import KEY_BY_API_KEY, read_key_row
+    from portal.public_api.verification import read_key_row
 
     key = db.session.get(ApiKey, pair.key.id)
     now = crm.utcnow()
@@ -501,14 +282,12 @@ def test_a_plain_key_read_equals_the_sessions_read(app, pair, world):
     key.expires_on, key.ip_allowlist = now.date() + timedelta(days=9), "10.0.0.0/8"
     world.firm.api_read_limit, world.firm.api_write_limit = 120, 60
     db.session.commit()
-    through_session = db.session.execute(KEY_BY_API_KEY, {"value": pair.key.api_key}).one()
-    with statements() as sent:
-        plain = read_key_row(pair.key.api_key)
-    assert [*dataclasses.astuple(plain)[:-1], *dataclasses.astuple(plain.firm)] == list(
-        through_session)
-    assert plain.firm.api_app_active is True and plain.expires_on == key.expires_on
-    assert plain.retires_at == key.retires_at and plain.saved_at is not None
-    if sqlite_path(app):  # PostgreSQL's plain reads use the driver's cursor: no engine events
-        assert len(key_reads(sent)) == 1
+    row = read_key_row(pair.key.api_key)
+    assert dataclasses.asdict(row) == {
+        **{name: getattr(key, name) for name in dataclasses.asdict(row) if name != "firm"},
+        "firm": {name: getattr(world.firm, name) for name in dataclasses.asdict(row.firm)},
+    }
+    assert row.firm.api_app_active is True and row.expires_on == key.expires_on
+    assert row.retires_at == key.retires_at and row.saved_at is not None
 
 

@@ -5,14 +5,13 @@ from collections.abc import Callable
 from flask import g, request
 from sqlalchemy import Select
 
-from portal.api.page_queries import JsonRows
 from portal.api.pagination import (
     ParamError,
     apply_keyset,
     page_of,
     parse_list_params,
 )
-from portal.api.responses import list_response, list_response_from_json
+from portal.api.responses import list_response
 from portal.extensions import db
 
 
@@ -25,14 +24,18 @@ def list_resource(
     sorts: tuple[str, ...] | None = None,
     status_filter: Callable | None = None,
     extra_params: tuple[str, ...] = (),
+    filters: dict | None = None,
 ):
     """Answer GET /<resource>: the firm's rows (ORM objects of `model`, turned into data by
-    `to_out`), filtered, one keyset page at a time."""
+    `to_out`), filtered, one keyset page at a time. `filters` holds the values of the
+    resource's own equality filters that were given, by column name."""
     kwargs = {"statuses": statuses, "extra": extra_params}
     if sorts:
         kwargs["sorts"] = sorts
     params = parse_list_params(request.args, **kwargs)
     query = query.where(model.firm_id == g.firm_id)
+    for name, value in (filters or {}).items():
+        query = query.where(getattr(model, name) == value)
     if params.q:
         query = query.where(model.name.icontains(params.q, autoescape=True))
     if params.created_since:
@@ -48,14 +51,3 @@ def list_resource(
     query = apply_keyset(query, model, params)
     rows, cursor = page_of(list(db.session.execute(query).scalars()), model, params)
     return list_response([to_out(row) for row in rows], params.limit, cursor)
-
-
-def list_json_resource(rows: JsonRows, *, statuses: tuple[str, ...] = (),
-                       filters: dict[str, str] | None = None):
-    """Answer GET /<resource> for a resource whose rows the database writes as JSON: the
-    same parameters, filters and pages as list_resource; `filters` holds the values of the
-    resource's own filters that were given (see JsonRows)."""
-    params = parse_list_params(request.args, statuses=statuses, extra=rows.filters)
-    items, cursor = rows.page(g.firm_id, params, filters or {})
-    page = "[" + ",".join(items) + "]"
-    return list_response_from_json(page.encode(), params.limit, cursor)

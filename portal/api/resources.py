@@ -1,12 +1,12 @@
 """Clients and contacts: list, read, create (scoped to the calling key's firm)."""
 
 from flask import abort, g, request, url_for
+from sqlalchemy import select
 
 from portal.api.body import BodyError, accepted_parts, parse_body
 from portal.api.etags import with_etag
 from portal.api.idempotency import run_create
-from portal.api.listing import list_json_resource
-from portal.api.page_queries import JsonRows
+from portal.api.listing import list_resource
 from portal.api.pagination import ParamError
 from portal.api.responses import data_response
 from portal.api.spec import NO_NUL_TEXT, RESPONSE_ID, Link, documented, list_params
@@ -16,9 +16,6 @@ from portal.crm.models import Client, Contact
 from portal.crm.schemas import ClientCreate, ClientOut, ContactCreate, ContactOut
 
 CLIENT_STATUSES = ("active", "inactive")
-# The busiest lists: each row leaves the database as JSON (see portal/api/page_queries.py).
-CLIENT_ROWS = JsonRows(crm.CLIENT_JSON, Client.__table__.c, stored=Client.__table__.c.list_json)
-CONTACT_ROWS = JsonRows(crm.CONTACT_JSON, Contact.__table__.c, filters=("client_id",))
 CREATE_ERRORS = ("400", "401", "409", "413", "415", "422")
 CLIENT_ID_PARAM = {"name": "client_id", "in": "query",
                    "schema": {"type": "string", "minLength": 1, "maxLength": 64,
@@ -45,7 +42,8 @@ READ_CONTACTS_CLIENT = Link("GetClient", "get_client", "Read the contact's clien
             params=list_params(CLIENT_STATUSES), errors=("400", "401"))
 def list_clients():
     """The firm's clients, one keyset page at a time."""
-    return list_json_resource(CLIENT_ROWS, statuses=CLIENT_STATUSES)
+    return list_resource(select(Client).options(*crm.CLIENT_LINKS), Client, crm.client_to_out,
+                         statuses=CLIENT_STATUSES)
 
 
 @bp.get("/clients/<client_id>")
@@ -65,7 +63,7 @@ def create_client():
     payload = _parse_with_firm_rules(ClientCreate, crm.client_rule_problems,
                                      ("fields", "group_ids"))
     return with_etag(run_create(lambda: _created(
-        crm.create_client(g.firm_id, payload), "api.get_client", "client_id"
+        crm.client_to_out(crm.create_client(g.firm_id, payload)), "api.get_client", "client_id"
     )))
 
 
@@ -80,7 +78,8 @@ def list_contacts():
         if not client_id or len(client_id) > 64:
             raise ParamError("client_id", "client_id must be a client id.")
         filters["client_id"] = client_id
-    return list_json_resource(CONTACT_ROWS, filters=filters)
+    return list_resource(select(Contact), Contact, crm.contact_to_out, filters=filters,
+                         extra_params=("client_id",))
 
 
 @bp.get("/contacts/<contact_id>")

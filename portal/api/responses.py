@@ -1,8 +1,6 @@
 """The API's response shapes: {"data": ...} envelopes and {"error": {...}} errors."""
 
-import json
-
-from flask import current_app, jsonify
+from flask import jsonify
 
 from portal.errors import json_error
 
@@ -26,13 +24,6 @@ def data_response(data, status: int = 200, headers=None):
 
 def list_response(items: list, limit: int, next_cursor: str | None):
     return jsonify(data=items, meta=_list_meta(limit, next_cursor))
-
-
-def list_response_from_json(items_json: bytes, limit: int, next_cursor: str | None):
-    """The same envelope around a JSON array already serialised (by pydantic, in one call)."""
-    meta = json.dumps(_list_meta(limit, next_cursor), separators=(",", ":")).encode()
-    body = b'{"data":' + items_json + b',"meta":' + meta + b"}"
-    return current_app.response_class(body, mimetype="application/json")
 
 
 def _list_meta(limit: int, next_cursor: str | None) -> dict:

@@ -5,7 +5,6 @@ from sqlalchemy import delete, func, select, update
 
 from portal.audit.service import record_event
 from portal.crm.errors import CrmValidationError, flush_or_refuse
-from portal.crm.list_json import mark_changed
 from portal.crm.models import Client, ClientField, ClientGroup, client_group_members
 from portal.crm.schemas import ClientFieldCreate, ClientGroupCreate
 from portal.extensions import db
@@ -56,8 +55,6 @@ def delete_client_group(group: ClientGroup, *, actor=None) -> None:
     members = select(client_group_members.c.client_id).where(
         client_group_members.c.group_id == group.id
     )
-    # Their stored list JSON is rewritten at commit (portal/crm/list_json.py).
-    mark_changed(db.session, db.session.execute(members).scalars())
     # Their group_ids change, so integrations syncing by updated_since must see them again.
     db.session.execute(
         update(Client).where(Client.id.in_(members)).values(updated_at=utcnow()),

@@ -10,7 +10,6 @@ from sqlalchemy import (
     Index,
     String,
     Table,
-    Text,
     UniqueConstraint,
     text,
 )
@@ -92,15 +91,12 @@ class Client(db.Model):
     fields: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    # The client as the API's list shows it, written by the database in the transaction that
-    # changes anything it shows; NULL until then (the list computes it). See list_json.py.
-    list_json: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     groups: Mapped[list[ClientGroup]] = relationship(
-        secondary=client_group_members, order_by=ClientGroup.name
+        secondary=client_group_members, order_by=[ClientGroup.name, ClientGroup.id]
     )
     contacts: Mapped[list["Contact"]] = relationship(
-        back_populates="client", order_by="Contact.created_at"
+        back_populates="client", order_by="[Contact.created_at, Contact.id]"
     )
 
 

@@ -1,20 +1,21 @@
 """CRM objects as the API shows them: explicit allow-lists through the Out schemas."""
 
-from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import User
-from portal.crm.models import Client, ClientField, ClientGroup, Contact, client_group_members
+from portal.crm.models import Client, ClientField, ClientGroup, Contact
 from portal.crm.schemas import ClientFieldOut, ClientGroupOut, ClientOut, ContactOut, MemberOut
-from portal.sql_json import json_array_of, json_embedded, json_row
+
+# What client_to_out reads of a client's groups and contacts, loaded for a whole list page in
+# two queries (selectinload) rather than two per client.
+CLIENT_LINKS = (
+    selectinload(Client.groups).load_only(ClientGroup.id, ClientGroup.name),
+    selectinload(Client.contacts).load_only(Contact.id, Contact.created_at),
+)
 
 
-def client_to_out(
-    client: Client, group_ids: list[str] | None = None, contact_ids: list[str] | None = None
-) -> dict:
-    """A client as JSON-ready data (ids as strings, datetimes ISO 8601 with Z).
-
-    Lists pass the linked ids they fetched for the whole page (see clients_to_out); a single
-    client reads its relationships."""
+def client_to_out(client: Client) -> dict:
+    """A client as the API shows it, in a list or alone: the one definition of its JSON."""
     return ClientOut(
         id=client.id,
         name=client.name,
@@ -27,11 +28,20 @@ def client_to_out(
         email=client.email,
         phone=client.phone,
         fields=dict(client.fields or {}),
-        group_ids=group_ids if group_ids is not None else [g.id for g in client.groups],
-        contacts=contact_ids if contact_ids is not None else [c.id for c in client.contacts],
+        # Sorted here, whichever way the collections were loaded or changed in this session.
+        group_ids=[group.id for group in sorted(client.groups, key=_by_name)],
+        contacts=[contact.id for contact in sorted(client.contacts, key=_by_creation)],
         created_at=client.created_at,
         updated_at=client.updated_at,
     ).model_dump(mode="json")
+
+
+def _by_name(group: ClientGroup) -> tuple:
+    return group.name, group.id
+
+
+def _by_creation(contact: Contact) -> tuple:
+    return contact.created_at, contact.id
 
 
 def contact_to_out(contact: Contact) -> dict:
@@ -73,26 +83,3 @@ def client_field_to_out(field: ClientField) -> dict:
         id=field.id, name=field.name, title=field.title, type=field.type,
         required=field.required, created_at=field.created_at,
     ).model_dump(mode="json")
-
-
-# The same allow-lists for list pages, written by the database (see portal/sql_json.py).
-_CLIENT = Client.__table__.c
-_CONTACT = Contact.__table__.c
-_GROUP = ClientGroup.__table__.c
-_MEMBER = client_group_members.c
-
-CLIENT_JSON = json_row(
-    ClientOut, _CLIENT,
-    fields=json_embedded(_CLIENT.fields),
-    group_ids=json_array_of(
-        select(_GROUP.id)
-        .join_from(client_group_members, ClientGroup.__table__, _GROUP.id == _MEMBER.group_id)
-        .where(_MEMBER.client_id == _CLIENT.id)
-        .order_by(_GROUP.name, _GROUP.id)
-    ),
-    contacts=json_array_of(
-        select(_CONTACT.id).where(_CONTACT.client_id == _CLIENT.id)
-        .order_by(_CONTACT.created_at, _CONTACT.id)
-    ),
-)
-CONTACT_JSON = json_row(ContactOut, _CONTACT)

@@ -1,8 +1,6 @@
 """The CRM's domain rules, shared by the portal and the JSON API: views own the commit."""
 
-from types import SimpleNamespace
-
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from portal.crm.custom_fields import clean_field_values
 from portal.crm.errors import CrmValidationError, detail, flush_or_refuse
@@ -12,8 +10,7 @@ from portal.crm.firm_data import (
     delete_client_field,
     delete_client_group,
 )
-from portal.crm.list_json import store_list_json
-from portal.crm.models import Client, ClientGroup, Contact, client_group_members
+from portal.crm.models import Client, ClientGroup, Contact
 from portal.crm.queries import (
     client_field_rules,
     client_page,
@@ -27,8 +24,7 @@ from portal.crm.queries import (
 )
 from portal.crm.schemas import ClientCreate, ContactCreate
 from portal.crm.serializers import (
-    CLIENT_JSON,
-    CONTACT_JSON,
+    CLIENT_LINKS,
     client_field_to_out,
     client_group_to_out,
     client_to_out,
@@ -36,11 +32,11 @@ from portal.crm.serializers import (
     member_to_out,
 )
 from portal.extensions import db
-from portal.ids import new_id, utcnow
+from portal.ids import utcnow
 
 __all__ = [
     "CrmValidationError", "client_field_to_out", "client_group_to_out",
-    "CLIENT_JSON", "CONTACT_JSON", "client_page", "client_to_out", "contact_to_out",
+    "CLIENT_LINKS", "client_page", "client_to_out", "contact_to_out",
     "client_rule_problems", "contact_rule_problems",
     "create_client", "create_client_field", "create_client_group", "create_contact",
     "delete_client_field", "delete_client_group", "get_client", "get_client_field",
@@ -51,33 +47,23 @@ __all__ = [
 PRIMARY_TAKEN = "This client already has a primary contact."
 
 
-def create_client(firm_id: str, payload: ClientCreate) -> dict:
-    """Add a client of the firm and return it as the API shows it; raises CrmValidationError
-    (nothing added) when the firm's rules refuse it. Core inserts, not the ORM's unit of work:
-    this is the API's busiest write."""
-    values, groups = _new_client(firm_id, payload)
-    connection = db.session.connection()
-    connection.execute(insert(Client.__table__), [values])
-    if groups:
-        connection.execute(insert(client_group_members),
-                           [{"client_id": values["id"], "group_id": g.id} for g in groups])
-    store_list_json(db.session, [values["id"]], new=True)
-    group_ids = [g.id for g in sorted(groups, key=lambda group: (group.name, group.id))]
-    # A new client has no contacts yet.
-    return client_to_out(SimpleNamespace(**values), group_ids, [])
-
-
-def _new_client(firm_id: str, payload: ClientCreate) -> tuple[dict, list[ClientGroup]]:
-    """A new client's column values and groups, once the firm's rules accept them."""
+def create_client(firm_id: str, payload: ClientCreate) -> Client:
+    """Add a client of the firm; raises CrmValidationError (nothing added) when the firm's
+    rules refuse it."""
     fields, details = clean_field_values(client_field_rules(firm_id), payload.fields)
     groups, group_details = _firm_groups(firm_id, payload.group_ids)
     details += group_details
     if details:
         raise CrmValidationError(details)
     now = utcnow()
-    values = {"id": new_id("cli"), "firm_id": firm_id, "fields": fields, "created_at": now,
-              "updated_at": now, **payload.model_dump(exclude={"fields", "group_ids"})}
-    return values, groups
+    client = Client(
+        firm_id=firm_id, fields=fields, created_at=now, updated_at=now,
+        groups=groups, contacts=[],
+        **payload.model_dump(exclude={"fields", "group_ids"}),
+    )
+    db.session.add(client)
+    db.session.flush()
+    return client
 
 
 def client_rule_problems(firm_id: str, parts: dict) -> list[dict]:

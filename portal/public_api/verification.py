@@ -1,8 +1,7 @@
 """Checking an API key + secret: the JSON API's hot path.
 
-A key is read as one plain row (the key and its firm, no ORM identity map, portal/plain_reads.py),
-so that a verified key can be remembered between requests by the key cache
-(portal/public_api/key_cache.py).
+A key is read as one row (the key and its firm) into an immutable KeyRow: what the rest of the
+request needs, without an ORM object the request could change by accident.
 """
 
 import enum
@@ -10,11 +9,10 @@ import hmac
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app
 from sqlalchemy import bindparam, select
 
-from portal import plain_reads
 from portal.accounts.models import Firm
+from portal.extensions import db
 from portal.ids import utcnow
 from portal.keyring import keyring
 from portal.public_api.models import ApiKey
@@ -50,7 +48,7 @@ class FirmRow:
 
 @dataclass(frozen=True, slots=True)
 class KeyRow:
-    """An API key as read for one request: immutable, so it can be shared between requests."""
+    """An API key as read for one request."""
 
     id: str
     firm_id: str
@@ -82,7 +80,7 @@ class Verification:
 _KEY_COLUMNS = [getattr(ApiKey.__table__.c, name) for name in KeyRow.__slots__[:-1]]
 _FIRM_COLUMNS = [getattr(Firm.__table__.c, name).label(f"firm_{name}")
                  for name in FirmRow.__slots__]
-# Core, not ORM, and built once: the hot path only binds a value to cached SQL.
+# Core, not ORM: plain rows, one statement SQLAlchemy compiles once and caches.
 _KEY_ROWS = select(*_KEY_COLUMNS, *_FIRM_COLUMNS).join_from(
     ApiKey.__table__, Firm.__table__, ApiKey.__table__.c.firm_id == Firm.__table__.c.id
 )
@@ -102,20 +100,10 @@ def read_key_row_by_id(key_id: str) -> KeyRow | None:
 
 
 def _read(query, value: str) -> KeyRow | None:
-    plain = plain_reads.compiled(query)
-    rows = plain_reads.fetch_all(plain, {"value": value})
-    if not rows:
+    row = db.session.execute(query, {"value": value}).first()
+    if row is None:
         return None
-    values = plain.typed(rows[0])
-    return KeyRow(*values[:-_FIRM_WIDTH], FirmRow(*values[-_FIRM_WIDTH:]))
-
-
-def find_key(api_key: str) -> KeyRow | None:
-    """The key row, from the key cache while the database is unchanged, else read afresh."""
-    cache = current_app.extensions.get("api_key_cache")
-    if cache is None:
-        return read_key_row(api_key)
-    return cache.lookup(api_key, read_key_row)
+    return KeyRow(*row[:-_FIRM_WIDTH], FirmRow(*row[-_FIRM_WIDTH:]))
 
 
 # A digest to compare against when the key is unknown, so that an unknown key costs the same
@@ -129,7 +117,7 @@ def verify_credentials(api_key: str | None, api_secret: str | None) -> Verificat
         return Verification(None, AuthFailure.MISSING_CREDENTIALS)
     if not _plausible(api_key, API_KEY_LENGTH) or not _plausible(api_secret, API_SECRET_LENGTH):
         return Verification(None, AuthFailure.MALFORMED_CREDENTIALS)
-    key = find_key(api_key)
+    key = read_key_row(api_key)
     expected = key.secret_digest if key is not None and key.secret_digest else _DUMMY_DIGEST
     matches = hmac.compare_digest(keyring().digest(api_secret), expected)
     return check_key_state(key, secret_matches=matches)
@@ -139,7 +127,7 @@ def check_key_state(key: KeyRow | None, *, secret_matches: bool = True) -> Verif
     """The failure, if any, for a looked-up key; also used to re-check a bearer token's key.
 
     Expiry and the end of a roll's grace period are decided here, on every request, from the
-    row: time passing changes nothing in the database, so a cached row stays correct."""
+    row: time passing changes nothing in the database."""
     if key is None or key.saved_at is None:
         return Verification(None, AuthFailure.UNKNOWN_KEY)
     if key.deleted_at is not None:

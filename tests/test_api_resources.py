@@ -381,8 +381,8 @@ def test_status_filter(get, seed):
     assert active == {c.id for c in seed.clients} - inactive
 
 
-# Every shape of a list statement (sort x cursor x filters) is compiled once and reused; each
-# must select exactly the rows the ORM query with the same conditions selects.
+# Every combination of sort, cursor and filters selects exactly the rows a query written out by
+# hand with the same conditions selects.
 SHAPE_FILTERS = {"q": "al", "created_since": iso_z(T0 + timedelta(days=31)),
                  "updated_since": iso_z(T0 + timedelta(days=61)), "status": "active"}
 
@@ -394,7 +394,9 @@ def test_every_list_shape_selects_what_the_orm_query_selects(get, seed, sort):
 
     from werkzeug.datastructures import MultiDict
 
-    from portal.api.pagination import apply_keyset, encode_cursor, parse_list_params
+    from portal.api.list_query import parse_list_params
+    from portal.api.pagination import apply_keyset, encode_cursor
+    from portal.api.resources import ClientListQuery
 
     column = sort.lstrip("-")
     start = _db_order(Client, seed.tenants.firm.id, getattr(Client, column),
@@ -407,7 +409,7 @@ def test_every_list_shape_selects_what_the_orm_query_selects(get, seed, sort):
     ):
         params = {name: SHAPE_FILTERS.get(name, cursor) for name in given}
         parsed = parse_list_params(MultiDict(params | {"sort": sort, "limit": "100"}),
-                                   statuses=("active", "inactive"))
+                                   ClientListQuery)
         query = select(Client.id).where(Client.firm_id == seed.tenants.firm.id)
         if parsed.q:
             query = query.where(Client.name.icontains(parsed.q, autoescape=True))
@@ -646,3 +648,26 @@ def test_ids_are_opaque_strings(get, seed):
     for item in get("/clients").json["data"]:
         assert isinstance(item["id"], str) and not item["id"].isdigit()
         assert item["id"].startswith("cli_") and len(item["id"]) == 24
+
+
+@pytest.mark.parametrize("path", ["/clients", "/contacts", "/members", "/client-groups",
+                                  "/client-fields"])
+def test_each_list_refuses_exactly_what_its_reference_refuses(client, get, path):
+    """The reference's parameters come from the model that checks them: its bounds, its enums
+    and its names are what the list accepts."""
+    operation = client.get(f"{API}/openapi.json").json["paths"][path]["get"]
+    params = {param["name"]: param["schema"] for param in operation["parameters"]
+              if param["in"] == "query"}
+    limit = params["limit"]
+    assert get(path, limit=limit["maximum"]).status_code == 200
+    assert get(path, limit=limit["maximum"] + 1).status_code == 400
+    assert get(path, limit=limit["minimum"] - 1).status_code == 400
+    assert get(path, q="x" * params["q"]["maxLength"]).status_code == 200
+    assert get(path, q="x" * (params["q"]["maxLength"] + 1)).status_code == 400
+    for sort in params["sort"]["enum"]:
+        assert get(path, sort=sort).status_code == 200, sort
+    assert get(path, sort="id").status_code == 400
+    for name in ("status", "updated_since", "client_id"):
+        given = {"status": "active", "updated_since": "2026-01-01", "client_id": "cli_x"}[name]
+        answer = get(path, **{name: given})
+        assert answer.status_code == (200 if name in params else 400), (name, answer.json)

@@ -3,6 +3,7 @@
 from sqlalchemy import select
 
 from portal.accounts.models import User
+from portal.api.list_query import ListQuery, Status
 from portal.api.listing import list_resource
 from portal.api.spec import documented, list_params
 from portal.api.views import bp
@@ -10,41 +11,33 @@ from portal.crm import service as crm
 from portal.crm.models import ClientField, ClientGroup
 from portal.crm.schemas import ClientFieldOut, ClientGroupOut, MemberOut
 
-# These have no updated_at; the sorts they take say so in the reference too.
-SORTS = ("created_at", "-created_at", "name", "-name")
-MEMBER_STATUSES = ("active", "inactive")
 
-
-def _reference_params(statuses=()):
-    params = list_params(statuses)
-    for param in params:
-        if param["name"] == "sort":
-            param["schema"] = {"type": "string", "enum": list(SORTS), "default": "created_at"}
-    return [p for p in params if p["name"] != "updated_since"]
+class MemberListQuery(ListQuery):
+    status: Status = None
 
 
 @bp.get("/members")
 @documented(summary="List the firm's users", response=MemberOut, many=True,
-            params=_reference_params(MEMBER_STATUSES), errors=("400", "401"))
+            params=list_params(MemberListQuery), errors=("400", "401"))
 def list_members():
     """The firm's users: id, name, e-mail, role, status (never password data)."""
     return list_resource(
-        select(User), User, crm.member_to_out, statuses=MEMBER_STATUSES, sorts=SORTS,
+        select(User), User, crm.member_to_out, MemberListQuery,
         status_filter=lambda status: User.is_active_member.is_(status == "active"),
     )
 
 
 @bp.get("/client-groups")
 @documented(summary="List client groups", response=ClientGroupOut, many=True,
-            params=_reference_params(), errors=("400", "401"))
+            params=list_params(ListQuery), errors=("400", "401"))
 def list_client_groups():
     """The firm's client groups."""
-    return list_resource(select(ClientGroup), ClientGroup, crm.client_group_to_out, sorts=SORTS)
+    return list_resource(select(ClientGroup), ClientGroup, crm.client_group_to_out)
 
 
 @bp.get("/client-fields")
 @documented(summary="List custom client field definitions", response=ClientFieldOut,
-            many=True, params=_reference_params(), errors=("400", "401"))
+            many=True, params=list_params(ListQuery), errors=("400", "401"))
 def list_client_fields():
     """The firm's custom client fields: id, name, title, type, required."""
-    return list_resource(select(ClientField), ClientField, crm.client_field_to_out, sorts=SORTS)
+    return list_resource(select(ClientField), ClientField, crm.client_field_to_out)

@@ -1,26 +1,35 @@
 """Clients and contacts: list, read, create (scoped to the calling key's firm)."""
 
-from flask import abort, g, request, url_for
+from flask import abort, g, url_for
+from pydantic import Field
 from sqlalchemy import select
 
 from portal.api.body import BodyError, accepted_parts, parse_body
 from portal.api.etags import with_etag
 from portal.api.idempotency import run_create
+from portal.api.list_query import NO_NUL_TEXT, Status, TimedListQuery, text
 from portal.api.listing import list_resource
-from portal.api.pagination import ParamError
 from portal.api.responses import data_response
-from portal.api.spec import NO_NUL_TEXT, RESPONSE_ID, Link, documented, list_params
+from portal.api.spec import RESPONSE_ID, Link, documented, list_params
 from portal.api.views import bp
 from portal.crm import service as crm
 from portal.crm.models import Client, Contact
 from portal.crm.schemas import ClientCreate, ClientOut, ContactCreate, ContactOut
 
-CLIENT_STATUSES = ("active", "inactive")
 CREATE_ERRORS = ("400", "401", "409", "413", "415", "422")
-CLIENT_ID_PARAM = {"name": "client_id", "in": "query",
-                   "schema": {"type": "string", "minLength": 1, "maxLength": 64,
-                              "pattern": NO_NUL_TEXT},
-                   "description": "Only the contacts of this client."}
+
+
+class ClientListQuery(TimedListQuery):
+    status: Status = None
+
+
+class ContactListQuery(TimedListQuery):
+    equality_filters = ("client_id",)
+
+    client_id: text(min_length=1, max_length=64, pattern=NO_NUL_TEXT) = Field(
+        None, description="Only the contacts of this client.")
+
+
 # Links: what an answer's ids lead to. A client (created or read) to its contacts; a created
 # object to its own read; a contact to its client.
 CLIENT_FOLLOW_UPS = (
@@ -39,11 +48,11 @@ READ_CONTACTS_CLIENT = Link("GetClient", "get_client", "Read the contact's clien
 
 @bp.get("/clients")
 @documented(summary="List clients", response=ClientOut, many=True,
-            params=list_params(CLIENT_STATUSES), errors=("400", "401"))
+            params=list_params(ClientListQuery), errors=("400", "401"))
 def list_clients():
     """The firm's clients, one keyset page at a time."""
     return list_resource(select(Client).options(*crm.CLIENT_LINKS), Client, crm.client_to_out,
-                         statuses=CLIENT_STATUSES)
+                         ClientListQuery)
 
 
 @bp.get("/clients/<client_id>")
@@ -69,17 +78,10 @@ def create_client():
 
 @bp.get("/contacts")
 @documented(summary="List contacts", response=ContactOut, many=True,
-            params=list_params(extra=(CLIENT_ID_PARAM,)), errors=("400", "401"))
+            params=list_params(ContactListQuery), errors=("400", "401"))
 def list_contacts():
     """The firm's contacts, optionally of one client."""
-    filters = {}
-    client_id = request.args.get("client_id")
-    if client_id is not None:
-        if not client_id or len(client_id) > 64:
-            raise ParamError("client_id", "client_id must be a client id.")
-        filters["client_id"] = client_id
-    return list_resource(select(Contact), Contact, crm.contact_to_out, filters=filters,
-                         extra_params=("client_id",))
+    return list_resource(select(Contact), Contact, crm.contact_to_out, ContactListQuery)
 
 
 @bp.get("/contacts/<contact_id>")

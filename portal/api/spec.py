@@ -9,7 +9,7 @@ from pydantic.json_schema import models_json_schema
 
 from portal.api.envelopes import ErrorResponse, ListMeta
 from portal.api.examples import LIST_META, error_example, example_of
-from portal.api.pagination import SORTS
+from portal.api.list_query import NO_NUL_TEXT
 from portal.api.spec_docs import (
     DESCRIPTION,
     HEADERS,
@@ -287,46 +287,14 @@ IDEMPOTENCY_PARAM = {
 }
 
 
-# Query texts: never a NUL character (a database cannot store one), and not only spaces.
-NON_BLANK_TEXT = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
-NO_NUL_TEXT = "^[^\\x00]*$"
-SINCE = {"anyOf": [{"type": "string", "format": "date-time"},
-                   {"type": "string", "format": "date"}]}
-
-
-UPDATED_SINCE = (
-    "Only rows whose updated_at is at or after this time: the boundary is included, so pass "
-    "the newest updated_at you have seen and skip the objects you already hold (same id and "
-    "updated_at). updated_at is kept to the microsecond and shown to the second. It moves when "
-    "the object itself changes (create, PATCH, a portal edit); a client's also when a contact "
-    "is added to it, and when a group it is in or a custom field it has a value for is deleted "
-    "in Settings and Apps."
-)
-
-
-def list_params(statuses: tuple[str, ...] = (), extra: tuple[dict, ...] = ()) -> list[dict]:
-    """The query parameters every list takes."""
-    params = [
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                     "maximum": 100, "default": 25},
-         "description": "Items per page: 1 to 100, 25 when not given."},
-        {"name": "cursor", "in": "query",
-         "schema": {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9_-]+$"},
-         "description": "next_cursor from the previous page, with the same sort; opaque."},
-        {"name": "sort", "in": "query",
-         "schema": {"type": "string", "enum": list(SORTS), "default": "created_at"},
-         "description": "The order: a field, or with a leading - the same field descending."},
-        {"name": "q", "in": "query",
-         "schema": {"type": "string", "minLength": 1, "maxLength": 200,
-                    "pattern": NON_BLANK_TEXT},
-         "description": "Name search (case-insensitive, part of the name); not only spaces."},
-        {"name": "created_since", "in": "query", "schema": SINCE,
-         "description": "Only rows created at or after this time (a date means its midnight "
-                        "UTC; a time without an offset is UTC)."},
-        {"name": "updated_since", "in": "query", "schema": SINCE,
-         "description": UPDATED_SINCE},
-    ]
-    if statuses:
-        params.append({"name": "status", "in": "query",
-                       "schema": {"type": "string", "enum": list(statuses)}})
-    return params + list(extra)
+def list_params(model: type[BaseModel]) -> list[dict]:
+    """A list's query parameters, from the model that validates them (api/list_query.py)."""
+    params = []
+    for name, schema in model.model_json_schema()["properties"].items():
+        schema = {key: value for key, value in schema.items() if key != "title"}
+        description = schema.pop("description", None)
+        if schema.get("default", "") is None:
+            del schema["default"]
+        params.append({"name": name, "in": "query", "schema": schema,
+                       **({"description": description} if description else {})})
+    return params

@@ -128,10 +128,14 @@ def test_each_look_up_is_in_the_firms_audit_log(client, auth, world, support, pa
 
 def test_support_sees_only_the_public_apis_audit_entries(client, auth, world, support):
     record_event(world.firm.id, world.admin, "client_group.created", "Very Private Client")
+    for action in ("key.rolled", "key.scope_changed", "firm.rate_limits_changed"):
+        record_event(world.firm.id, world.admin, action, f"Subject of {action}")
     db.session.commit()
     auth.login(SUPPORT_EMAIL)
     page = look_up(client, "firm", "Alpha Accounting").text
     assert "Very Private Client" not in page
+    for action in ("key.rolled", "key.scope_changed", "firm.rate_limits_changed"):
+        assert f"Subject of {action}" in page
 
 
 def _firm_pages(app):

@@ -13,8 +13,7 @@ from flask import current_app, request
 from limits import RateLimitItemPerMinute
 
 from portal.limiter_fallback import counters
-from portal.public_api.models import ApiKey
-from portal.public_api.verification import AuthFailure, Verification, is_key_shaped
+from portal.public_api.verification import AuthFailure, KeyRow, Verification, is_key_shaped
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Refused although the credentials were right (the secret matched, or our signature did): no
@@ -42,7 +41,7 @@ class RateState:
         return max(1, math.ceil(self.reset_at - time.time()))
 
 
-def hit_key_limit(key: ApiKey) -> RateState:
+def hit_key_limit(key: KeyRow) -> RateState:
     """Count this request against the key's read or write allowance."""
     is_write = request.method in WRITE_METHODS
     item = RateLimitItemPerMinute(_key_allowance(key, is_write))
@@ -92,7 +91,7 @@ def _auth_failure_item():
     return RateLimitItemPerMinute(current_app.config["API_AUTH_FAILURES_PER_IP_AND_KEY"])
 
 
-def _key_allowance(key: ApiKey, is_write: bool) -> int:
+def _key_allowance(key: KeyRow, is_write: bool) -> int:
     """The firm's override (set by `flask set-rate-limits`), else the app's default."""
     override = key.firm.api_write_limit if is_write else key.firm.api_read_limit
     if override is not None:

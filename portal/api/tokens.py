@@ -6,7 +6,7 @@ import hmac
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from portal.public_api.models import ApiKey
+from portal.public_api.verification import KeyRow
 
 SALT = "api-access-token"
 
@@ -25,12 +25,12 @@ def _serializer() -> URLSafeTimedSerializer:
     )
 
 
-def _binding(key: ApiKey) -> str:
+def _binding(key: KeyRow) -> str:
     """Ties a token to the key's current secret: a new or wiped secret voids old tokens."""
     return hashlib.sha256((key.secret_digest or "").encode()).hexdigest()[:16]
 
 
-def issue_token(key: ApiKey) -> str:
+def issue_token(key: KeyRow) -> str:
     return _serializer().dumps({"k": key.id, "b": _binding(key)})
 
 
@@ -48,5 +48,5 @@ def read_token(token: str) -> tuple[str, str]:
     return str(payload["k"]), str(payload["b"])
 
 
-def binding_matches(key: ApiKey, binding: str) -> bool:
+def binding_matches(key: KeyRow, binding: str) -> bool:
     return hmac.compare_digest(_binding(key), binding)

@@ -25,6 +25,11 @@ ACTION_LABELS = {
 }
 
 
+def actions_of(*areas: str) -> tuple[str, ...]:
+    """The known actions of these areas (the part before the dot), e.g. actions_of("key")."""
+    return tuple(action for action in ACTION_LABELS if action.partition(".")[0] in areas)
+
+
 def record_event(firm_id: str, actor, action: str, subject: str = "", details=None) -> AuditEvent:
     """Add an audit event to the session; the caller's transaction commits it."""
     event = AuditEvent(

@@ -8,7 +8,7 @@ from portal.extensions import db
 from portal.htmx import no_store, wants_fragment
 from portal.public_api import controls
 from portal.public_api.forms import KeyControlsForm, RollForm
-from portal.public_api.models import ApiKey
+from portal.public_api.models import LIVE_KEY, ApiKey
 from portal.public_api.shown_once import redirect_to_show
 from portal.public_api.views import announce, bp, render_part
 
@@ -96,7 +96,4 @@ def roll_key(key_id: str):
 
 def load_current_key(key_id: str) -> ApiKey:
     """A live key of the admin's firm that has not been replaced by a roll, or 404."""
-    return get_in_firm_or_404(
-        ApiKey, key_id, ApiKey.saved_at.is_not(None), ApiKey.deleted_at.is_(None),
-        ApiKey.replaced_by_id.is_(None),
-    )
+    return get_in_firm_or_404(ApiKey, key_id, LIVE_KEY)

@@ -11,14 +11,9 @@ from portal.accounts.models import User
 from portal.audit.service import record_event
 from portal.extensions import db
 from portal.ids import new_id, utcnow
-from portal.keyring import keyring
 from portal.public_api.models import ApiKey, KeyScope, refused_by_live_name_index
-from portal.public_api.service import (
-    API_KEY_LENGTH,
-    API_SECRET_LENGTH,
-    GeneratedPair,
-    random_alnum,
-)
+from portal.public_api.service import GeneratedPair, mint_key_pair
+from portal.public_api.verification import KeyRow
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ALLOWLIST_MAX = 100
@@ -29,7 +24,6 @@ GRACE_PERIODS = {
     "24h": ("24 hours", timedelta(hours=24)),
     "7d": ("7 days", timedelta(days=7)),
 }
-EXPIRY_WARNING_DAYS = 7
 
 
 class KeyRolledMeanwhile(Exception):
@@ -41,12 +35,12 @@ class ControlError(ValueError):
     """A key control the admin entered cannot be used; the message is shown inline."""
 
 
-def scope_allows(key: ApiKey, method: str) -> bool:
+def scope_allows(key: KeyRow, method: str) -> bool:
     """A read key may only read; read & write keys may do anything their role allows."""
     return key.scope != KeyScope.READ or method in READ_METHODS
 
 
-def ip_allowed(key: ApiKey, address: str | None) -> bool:
+def ip_allowed(key: KeyRow, address: str | None) -> bool:
     """Whether the client address may use the key; parses only non-empty allow-lists."""
     if not key.ip_allowlist:
         return True
@@ -132,15 +126,11 @@ def update_controls(key: ApiKey, actor: User, *, scope: KeyScope, expires_on: da
 
 def roll_key(key: ApiKey, grace: timedelta, actor: User) -> GeneratedPair:
     """Replace a key with a new pair of the same name and controls; the old one retires later."""
-    secret = random_alnum(API_SECRET_LENGTH)
-    ring = keyring()
     now = utcnow()
-    successor = ApiKey(
-        id=new_id("key"), firm_id=key.firm_id, name=key.name, api_key=random_alnum(API_KEY_LENGTH),
-        secret_digest=ring.digest(secret), secret_ciphertext=ring.encrypt(secret),
-        created_by_id=actor.id, saved_at=now, scope=key.scope, expires_on=key.expires_on,
-        ip_allowlist=key.ip_allowlist,
-    )
+    pair = mint_key_pair(key.firm_id, key.name, actor, id=new_id("key"), saved_at=now,
+                         scope=key.scope, expires_on=key.expires_on,
+                         ip_allowlist=key.ip_allowlist)
+    successor = pair.key
     # The successor takes the old key's place in the unique live-name index (its fold too: a
     # key that shared a folded name before names were compared folded keeps its own), after
     # the old key has left it.
@@ -163,4 +153,4 @@ def roll_key(key: ApiKey, grace: timedelta, actor: User) -> GeneratedPair:
         "api_key": key.api_key, "new_api_key": successor.api_key,
         "old_key_works_until": key.retires_at.isoformat(timespec="seconds") + "Z",
     })
-    return GeneratedPair(key=successor, secret=secret)
+    return pair

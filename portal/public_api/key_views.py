@@ -156,10 +156,7 @@ def delete_key(key_id: str):
 
 def _load_live_key(key_id: str) -> ApiKey:
     """A live key of the firm; a rolled key only until its grace period ends."""
-    return get_in_firm_or_404(
-        ApiKey, key_id, ApiKey.saved_at.is_not(None), ApiKey.deleted_at.is_(None),
-        service.not_retired(),
-    )
+    return get_in_firm_or_404(ApiKey, key_id, service.working_key())
 
 
 def _load_draft(form: DraftForm) -> ApiKey | None:

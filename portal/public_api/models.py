@@ -5,7 +5,7 @@ import hashlib
 import unicodedata
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, and_, column
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -19,7 +19,11 @@ class KeyStatus(enum.StrEnum):
     INACTIVE = "Inactive"
 
 
-LIVE_NAME_WHERE = "saved_at IS NOT NULL AND deleted_at IS NULL AND replaced_by_id IS NULL"
+# A live key: saved, not deleted, not replaced by a roll (a replaced key works until it retires,
+# but its successor holds the name). The one definition, for the unique index of names below
+# and every query for live keys.
+LIVE_KEY = and_(column("saved_at").is_not(None), column("deleted_at").is_(None),
+                column("replaced_by_id").is_(None))
 
 
 def folded_key_name(name: str) -> str:
@@ -63,8 +67,8 @@ class ApiKey(db.Model):
             "firm_id",
             "name_fold",
             unique=True,
-            sqlite_where=text(LIVE_NAME_WHERE),
-            postgresql_where=text(LIVE_NAME_WHERE),
+            sqlite_where=LIVE_KEY,
+            postgresql_where=LIVE_KEY,
         ),
     )
 
@@ -108,10 +112,6 @@ class ApiKey(db.Model):
     def status(self) -> KeyStatus:
         """Derived from the app's status on every read; never stored."""
         return KeyStatus.ACTIVE if self.firm.api_app_active else KeyStatus.INACTIVE
-
-    @property
-    def is_live(self) -> bool:
-        return self.saved_at is not None and self.deleted_at is None
 
     @property
     def is_replaced(self) -> bool:

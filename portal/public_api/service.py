@@ -6,7 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -15,7 +15,12 @@ from portal.audit.service import record_event
 from portal.extensions import db
 from portal.ids import utcnow
 from portal.keyring import keyring
-from portal.public_api.models import ApiKey, folded_key_name, refused_by_live_name_index
+from portal.public_api.models import (
+    LIVE_KEY,
+    ApiKey,
+    folded_key_name,
+    refused_by_live_name_index,
+)
 from portal.public_api.verification import API_KEY_LENGTH, API_SECRET_LENGTH
 
 KEY_NAME_MAX = 100
@@ -62,12 +67,7 @@ def clean_key_name(firm: Firm, raw: str | None) -> str:
                            "text.")
     # A firm has a handful of keys, so they are compared here, for a message naming the one
     # that has the name; the database's unique index settles two saves at the same moment.
-    live_names = select(ApiKey.name).where(
-        ApiKey.firm_id == firm.id,
-        ApiKey.saved_at.is_not(None),
-        ApiKey.deleted_at.is_(None),
-        ApiKey.replaced_by_id.is_(None),
-    )
+    live_names = select(ApiKey.name).where(ApiKey.firm_id == firm.id, LIVE_KEY)
     for taken in db.session.execute(live_names).scalars():
         if folded_key_name(taken) == folded_key_name(name):
             raise KeyNameError(f"A key named “{taken}” already exists. Choose another name.")
@@ -96,20 +96,20 @@ def generate_key_pair(firm: Firm, name: str, actor: User, *, scope: str = "read_
     """Create a draft key with a fresh random pair; it works only once save_key() is called."""
     name = clean_key_name(firm, name)
     _forget_stale_drafts(firm)
+    pair = mint_key_pair(firm.id, name, actor, scope=scope, expires_on=expires_on)
+    db.session.add(pair.key)
+    db.session.flush()
+    return pair
+
+
+def mint_key_pair(firm_id: str, name: str, actor: User, **controls) -> GeneratedPair:
+    """A new key row (not yet added to the session) with a fresh random API key and secret:
+    the secret is kept only as its digest and its ciphertext."""
     secret = random_alnum(API_SECRET_LENGTH)
     ring = keyring()
-    key = ApiKey(
-        firm_id=firm.id,
-        name=name,
-        api_key=random_alnum(API_KEY_LENGTH),
-        secret_digest=ring.digest(secret),
-        secret_ciphertext=ring.encrypt(secret),
-        created_by_id=actor.id,
-        scope=scope,
-        expires_on=expires_on,
-    )
-    db.session.add(key)
-    db.session.flush()
+    key = ApiKey(firm_id=firm_id, name=name, api_key=random_alnum(API_KEY_LENGTH),
+                 secret_digest=ring.digest(secret), secret_ciphertext=ring.encrypt(secret),
+                 created_by_id=actor.id, **controls)
     return GeneratedPair(key=key, secret=secret)
 
 
@@ -152,9 +152,11 @@ def delete_key(key: ApiKey, actor: User) -> None:
     record_event(key.firm_id, actor, "key.deleted", key.name, {"api_key": key.api_key})
 
 
-def not_retired():
-    """The criterion of keys that still work: never rolled, or within their grace period."""
-    return or_(ApiKey.retires_at.is_(None), ApiKey.retires_at > utcnow())
+def working_key():
+    """The criterion of keys that still authenticate: saved, not deleted, and never rolled or
+    within their grace period (LIVE_KEY, without the roll's successor taking the name)."""
+    return and_(ApiKey.saved_at.is_not(None), ApiKey.deleted_at.is_(None),
+                or_(ApiKey.retires_at.is_(None), ApiKey.retires_at > utcnow()))
 
 
 def live_keys(firm: Firm) -> list[ApiKey]:
@@ -162,8 +164,7 @@ def live_keys(firm: Firm) -> list[ApiKey]:
     query = (
         select(ApiKey)
         .options(joinedload(ApiKey.created_by), joinedload(ApiKey.firm))
-        .where(ApiKey.firm_id == firm.id, ApiKey.saved_at.is_not(None))
-        .where(ApiKey.deleted_at.is_(None), not_retired())
+        .where(ApiKey.firm_id == firm.id, working_key())
         .order_by(ApiKey.created_at.desc(), ApiKey.id)
     )
     return list(db.session.execute(query).scalars())

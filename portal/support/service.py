@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import Firm, User
 from portal.audit.models import AuditEvent
-from portal.audit.service import record_event
+from portal.audit.service import actions_of, record_event
 from portal.diagnostics.models import ApiRequestLog
 from portal.diagnostics.service import (
     KeyUsage,
@@ -22,8 +22,7 @@ from portal.public_api.verification import API_KEY_LENGTH
 LOOKUPS = {"request": "Request id", "key": "API key", "firm": "Firm name"}
 RECENT = 20
 # Only the Public API's own events: other entries could name the firm's clients or contacts.
-AUDIT_ACTIONS = ("app.activated", "app.deactivated", "key.generated", "key.revealed",
-                 "key.deleted", "support.viewed")
+AUDIT_ACTIONS = actions_of("app", "key", "firm", "support")
 
 
 @dataclass

@@ -164,4 +164,11 @@ def auth(client) -> AuthActions:
     return AuthActions(client)
 
 
+@pytest.fixture
+def admin_client(client, world, auth):
+    """The test client, logged in as the first firm's admin."""
+    auth.login("admin@alpha.example")
+    return client
+
+
 

@@ -4,6 +4,7 @@
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -54,7 +55,7 @@ class Gunicorn:
             **(extra_env or {}),
         }
         self.process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "--workers", "2",
+            [str(Path(sys.executable).with_name("gunicorn")), "--workers", "2",
              "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5",
              "--access-logfile", str(self.access_log),
              "--access-logformat", "%(p)s %(s)s %(U)s %({x-test-phase}i)s",

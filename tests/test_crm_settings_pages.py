@@ -18,12 +18,6 @@ FIELDS = "/settings/client-fields"
 
 
 @pytest.fixture
-def admin_client(client, world, auth):
-    auth.login("admin@alpha.example")
-    return client
-
-
-@pytest.fixture
 def objects(world):
     return seed_objects(world)
 

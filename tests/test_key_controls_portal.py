@@ -18,12 +18,6 @@ from tests.helpers import HX, generate_and_save
 PAGE = "/settings/apps/public-api"
 
 
-@pytest.fixture
-def admin_client(client, world, auth):
-    auth.login("admin@alpha.example")
-    return client
-
-
 def events(action: str) -> list[AuditEvent]:
     query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
     return list(db.session.execute(query).scalars())

@@ -16,12 +16,6 @@ from tests.helpers import HX, generate_and_save
 PAGE = "/settings/apps/public-api"
 
 
-@pytest.fixture
-def admin_client(client, world, auth):
-    auth.login("admin@alpha.example")
-    return client
-
-
 def actions():
     return [e.action for e in db.session.execute(select(AuditEvent).order_by(AuditEvent.id))
             .scalars()]

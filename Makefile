@@ -7,18 +7,25 @@ FLASK := $(BIN)/flask --app wsgi
 # pytest-xdist workers: one per core by default.
 TEST_WORKERS ?= auto
 
-.PHONY: run test test-pg serve bench bench-pg install lint lint-spec clean
+.PHONY: run test test-pg serve bench bench-pg install lock lint lint-spec clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+# The exact versions of requirements.lock, then the project itself; again when either changes.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
+
+# Pin every dependency (and theirs) anew from pyproject.toml's ranges; commit the result.
+lock: | $(BIN)/activate
+	$(BIN)/pip install --quiet pip-tools
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --upgrade --extra test \
+		--strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 run: install
 	$(FLASK) db upgrade

@@ -1,7 +1,7 @@
 """Drop clients.list_json: client lists are serialised from the rows on each read
 
 Revision ID: d9a4c2e7b1f0
-Revises: c3e1f0a9d2b4
+Revises: d9a41c7e5b20
 Create Date: 2026-12-04 16:45:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd9a4c2e7b1f0'
-down_revision = 'c3e1f0a9d2b4'
+down_revision = 'd9a41c7e5b20'
 branch_labels = None
 depends_on = None
 

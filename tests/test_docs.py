@@ -1,6 +1,7 @@
 """The API reference: valid OpenAPI 3.1, and a readable docs page with curl examples."""
 
 import re
+import time
 
 import pytest
 from flask import Flask
@@ -11,7 +12,7 @@ from portal.api.spec import RESPONSE_ID, Link, documented
 from portal.docs.operations import describe_operations
 from portal.docs.schema_text import ValueLists, type_words
 from portal.extensions import db
-from tests.api_helpers import make_pair
+from tests.api_helpers import basic, make_pair
 
 
 def test_openapi_document_is_valid_3_1(client):
@@ -115,7 +116,8 @@ def test_types_read_as_a_person_would_say_them(client):
     email = create_client[create_client.index('field-name">email<'):]
     assert email.index("email or null") < 200
     assert "string (email)" not in create_client
-    assert "one of company or private_person" in create_client
+    assert ('one of <code class="choice">company</code> <code class="choice">private_person</code>'
+            in create_client)
 
 
 @pytest.mark.parametrize(("schema", "words"), [
@@ -197,3 +199,13 @@ def test_an_admin_sees_the_public_api_tabs_a_visitor_does_not(client, world, aut
     page = client.get("/docs/api").text
     assert tabs in page
     assert '<a href="/docs/api" aria-current="page">Documentation</a>' in page
+
+
+def test_the_reset_header_is_documented_as_what_the_api_sends(client, world):
+    pair = make_pair(world.firm, world.admin)
+    answer = client.get("/api/v1/ping", headers=basic(pair.key.api_key, pair.secret))
+    sent = int(answer.headers["X-RateLimit-Reset"])
+    assert time.time() - 5 < sent <= time.time() + 61  # a Unix time, not seconds to wait
+    section = client.get("/docs/api").text.split('id="rate-limits"')[1]
+    reset = section[section.index("<code>X-RateLimit-Reset</code>"):]
+    assert "Unix time" in reset[:120]

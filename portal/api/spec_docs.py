@@ -10,7 +10,7 @@ token from `POST /auth/token`. Production accepts credentials only over HTTPS.
 
 **Rate limits.** Each key may make 600 reads (GET) and 120 writes a minute; a firm may have
 other limits. Every answer carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
-`X-RateLimit-Reset` (seconds until the window resets). Over the limit the answer is
+`X-RateLimit-Reset` (Unix time, in seconds, when the window resets). Over the limit the answer is
 `429 RATE_LIMITED` with `Retry-After` in seconds: wait that long, then retry; spread bulk work
 so `X-RateLimit-Remaining` never reaches 0. Failed authentication is limited to 30 a minute
 per client IP and key.
@@ -45,7 +45,8 @@ HEADERS = {
                           "make per minute.", "schema": {"type": "integer"}},
     "X-RateLimit-Remaining": {"description": "Requests left in the current minute.",
                               "schema": {"type": "integer"}},
-    "X-RateLimit-Reset": {"description": "Seconds until the current window resets.",
+    "X-RateLimit-Reset": {"description": "When the current window resets: Unix time, in "
+                          "seconds.",
                           "schema": {"type": "integer"}},
     "Retry-After": {"description": "Seconds to wait before retrying.",
                     "schema": {"type": "integer"}},

@@ -27,6 +27,7 @@ class TypeText:
 
     text: str
     value_list: ValueList | None = None
+    choices: tuple = ()  # a short enum's values, each shown as code
 
 
 @dataclass
@@ -53,6 +54,8 @@ def describe_type(schema: dict, name: str, lists: ValueLists, example=None) -> T
         value_list = lists.add(name, schema)
         shown = example if example in schema["enum"] else example_value(schema)
         return TypeText(f"{_base(schema)}, e.g. {shown}", value_list)
+    if "enum" in schema:
+        return TypeText("one of", choices=tuple(_quoted(value) for value in schema["enum"]))
     return TypeText(type_words(schema))
 
 

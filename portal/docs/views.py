@@ -16,6 +16,7 @@ from portal.htmx import no_store
 from portal.public_api.service import live_keys
 
 bp = Blueprint("docs", __name__, url_prefix="/docs")
+RATE_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After")
 
 
 @bp.app_template_filter("pretty_json")
@@ -41,7 +42,8 @@ def reference():
         value_lists=list(lists), example_key=key, base_url=base_url,
         quick_start=_first_call(operations),
         backoff_samples=backoff_samples(base_url + "/clients", api_key),
-        limits=_rate_limits(), secret_placeholder=SECRET_PLACEHOLDER,
+        limits=_rate_limits(), rate_headers=_rate_headers(document),
+        secret_placeholder=SECRET_PLACEHOLDER,
     ))
     # The page of a signed-in admin names their key: keep it out of every cache.
     return no_store(response) if current_user.is_authenticated else response
@@ -55,7 +57,7 @@ def error_reference():
         abort(403)
     entries = [
         {"code": entry.code, "statuses": entry.statuses, "retry": entry.retry,
-         "meaning": _inline_code(entry.meaning), "action": _inline_code(entry.action)}
+         "meaning": inline_code(entry.meaning), "action": inline_code(entry.action)}
         for entry in CATALOGUE.values()
     ]
     return render_template("docs/errors.html", entries=entries)
@@ -70,7 +72,8 @@ def changelog():
     return render_template("docs/changelog.html")
 
 
-def _inline_code(text: str) -> Markup:
+@bp.app_template_filter("inline_code")
+def inline_code(text: str) -> Markup:
     """The catalogue's `backticks` as <code>, everything else escaped."""
     marked = re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text)))
     return Markup(marked)  # noqa: S704  (escaped above; only <code> is added)
@@ -89,6 +92,13 @@ def _example_key():
         if keys:
             return keys[0]
     return None
+
+
+def _rate_headers(document: dict) -> list[tuple[str, str]]:
+    """The rate-limit headers as the spec declares them (one wording for both)."""
+    declared = document.get("components", {}).get("headers", {})
+    return [(name, declared[name].get("description", "")) for name in RATE_HEADERS
+            if name in declared]
 
 
 def _rate_limits() -> dict:

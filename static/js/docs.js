@@ -85,4 +85,24 @@
       menu.querySelector("summary").focus();
     }
   });
+
+  // The menu marks the section being read: the last one to reach the top third of the screen.
+  if (!("IntersectionObserver" in window)) return;
+  var linkOf = {};
+  menu.querySelectorAll('a[href^="#"]').forEach(function (link) {
+    linkOf[link.getAttribute("href").slice(1)] = link;
+  });
+  var current = null;
+  var observer = new IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) {
+      if (!entry.isIntersecting) return;
+      if (current) current.removeAttribute("aria-current");
+      current = linkOf[entry.target.id];
+      current.setAttribute("aria-current", "location");
+    });
+  }, { rootMargin: "0px 0px -67% 0px" });
+  Object.keys(linkOf).forEach(function (id) {
+    var section = document.getElementById(id);
+    if (section) observer.observe(section);
+  });
 })();

@@ -97,7 +97,7 @@ def test_admin_walks_the_whole_article(live_server, page, page_errors, log_in, s
     page.evaluate("window.__marker = 1")
     page.get_by_role("button", name="Activate").click()
     expect(app_status(page)).to_have_text("Active")
-    expect(page.get_by_role("button", name="Deactivate")).to_be_visible()
+    expect(page.get_by_role("button", name="Deactivate")).to_be_focused()
     assert page.evaluate("window.__marker") == 1
 
     # Generate and save: name, key and secret shown in full, each with a copy button.
@@ -121,6 +121,7 @@ def test_admin_walks_the_whole_article(live_server, page, page_errors, log_in, s
     page.set_viewport_size({"width": 1280, "height": 800})
     row.get_by_role("button", name="Reveal").click()
     expect(row.get_by_text(secret, exact=True)).to_be_visible()
+    expect(row.get_by_role("button", name="Copy API secret")).to_be_focused()
     shoot(page, "06-key-revealed")
 
     # The delete icon is shown without hovering (touch, keyboard); confirm in the dialog: the

@@ -151,3 +151,14 @@ def test_a_read_key_cannot_patch(api, tenants):
     db.session.commit()
     response = api("PATCH", f"/clients/{client.id}", etag, json={"name": "x"})
     assert (response.status_code, response.json["error"]["code"]) == (403, "FORBIDDEN")
+
+
+def test_the_request_log_explains_a_stale_update(api, tenants, app):
+    from portal.diagnostics.models import ApiRequestLog
+
+    client = new_client(tenants.firm)
+    response = api("PATCH", f"/clients/{client.id}", '"stale"', json={"name": "x"})
+    assert response.status_code == 412
+    row = db.session.execute(select(ApiRequestLog)).scalar_one()
+    assert (row.reason, row.firm_id) == ("PRECONDITION_FAILED", tenants.firm.id)
+    assert "changed since you read it" in row.explanation and "If-Match" in row.explanation

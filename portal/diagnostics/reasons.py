@@ -2,7 +2,7 @@
 
 import enum
 
-from portal.error_codes import code_for_status
+from portal.error_codes import CATALOGUE, code_for_status
 from portal.public_api.verification import AuthFailure
 
 
@@ -112,7 +112,12 @@ def explain(reason: str, key=None) -> str:
     if reason == Reason.MISSING_CREDENTIALS and name:
         return (f"The request sent key {name} without its API secret. Send both, with HTTP "
                 "Basic or the X-API-Key and X-API-Secret headers.")
-    return _TEXTS.get(reason, "The request was refused; the response body says why.")
+    if reason in _TEXTS:
+        return _TEXTS[reason]
+    entry = CATALOGUE.get(reason)  # a reason that is the answer's error code (412, 428, ...)
+    if entry is not None:
+        return f"{entry.meaning} {entry.action}".replace("`", "")
+    return "The request was refused; the response body says why."
 
 
 def is_alert(reason: str) -> bool:

@@ -42,12 +42,13 @@ test: install
 test-pg: install
 	scripts/with-postgres $(BIN)/pytest -n $(TEST_WORKERS) -m "not browser"
 
-# Production: migrations, then gunicorn with sync workers. PORTAL_ENV=production refuses to start
-# without SECRET_KEY, API_SECRET_HMAC_KEY and API_SECRET_FERNET_KEYS (see README, Production).
+# Production: migrations, then gunicorn's sync workers behind nginx (scripts/serve; Debian's
+# `nginx`). PORTAL_ENV=production refuses to start without SECRET_KEY, API_SECRET_HMAC_KEY and
+# API_SECRET_FERNET_KEYS (see README, Production).
 serve: export PORTAL_ENV = production
 serve: install
 	$(FLASK) db upgrade
-	exec $(BIN)/gunicorn -w $${WEB_CONCURRENCY:-2} -b $${HOST:-127.0.0.1}:$${PORT:-8000} wsgi:app
+	exec scripts/serve
 
 # Benchmarks (not tests): gunicorn + wrk on loopback, ratios measured in the same run.
 # BENCH_CLIENTS=1000000 by default; see bench/README.md. Needs Debian's wrk.

@@ -16,6 +16,8 @@ from tests.conftest import FERNET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_START_SECONDS = 120
+# The gunicorn beside the Python running the tests (the project's virtualenv).
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
 
 def get(url: str, headers: dict) -> tuple[int, bytes]:
@@ -35,10 +37,12 @@ def free_port() -> int:
 
 class Gunicorn:
     """`gunicorn -w 2` serving wsgi:app with the production settings of gunicorn.conf.py; its
-    access log names the worker (pid) of each request."""
+    access log names the worker (pid) of each request. behind_nginx: as `make serve` runs it,
+    behind nginx (scripts/serve), which is what base_url reaches."""
 
     def __init__(self, tmp_path: Path, database_url: str, api_secret_hmac_key: str,
-                 app: str = "wsgi:app", extra_env: dict | None = None):
+                 app: str = "wsgi:app", extra_env: dict | None = None,
+                 behind_nginx: bool = False):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.access_log = tmp_path / "access.log"
@@ -54,9 +58,14 @@ class Gunicorn:
             "PORTAL_API_AUTH_FAILURES_PER_IP_AND_KEY": "1000000",
             **(extra_env or {}),
         }
+        if behind_nginx:
+            command = [str(ROOT / "scripts/serve")]
+            env.update(PORT=str(self.port), UPSTREAM_PORT=str(free_port()), WEB_CONCURRENCY="2",
+                       GUNICORN=GUNICORN)
+        else:
+            command = [GUNICORN, "--workers", "2", "--bind", f"127.0.0.1:{self.port}"]
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "--workers", "2",
-             "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5",
+            [*command, "--graceful-timeout", "5",
              "--access-logfile", str(self.access_log),
              "--access-logformat", "%(p)s %(s)s %(U)s %({x-test-phase}i)s",
              "--error-logfile", str(self.error_log), app],
@@ -97,7 +106,8 @@ class Gunicorn:
 
 def started_gunicorn(request, app_config: dict, tmp_path: Path, **options) -> Gunicorn:
     """gunicorn on the test's database (its schema made by the `app` fixture), up and
-    answering; always stopped after the test. `options`: Gunicorn's app and extra_env."""
+    answering; always stopped after the test. `options`: Gunicorn's app, extra_env and
+    behind_nginx."""
     server = Gunicorn(tmp_path, app_config["SQLALCHEMY_DATABASE_URI"],
                       app_config["API_SECRET_HMAC_KEY"], **options)
     request.addfinalizer(server.stop)

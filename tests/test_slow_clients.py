@@ -1,0 +1,51 @@
+"""Slow clients against the production shape the README recommends (`make serve`: gunicorn's
+sync workers behind nginx, scripts/serve): 200 connections opened and left idle do not stop a
+normal request, which answers within a second. Loopback only; each wait is bounded."""
+
+import json
+import socket
+import time
+
+import pytest
+
+from tests.api_helpers import API, make_pair, pair_headers
+from tests.gunicorn_helpers import get, started_gunicorn
+from tests.test_serving import raw_exchange
+
+IDLE_CONNECTIONS = 200
+
+
+@pytest.fixture
+def served(request, app, app_config, tmp_path):
+    return started_gunicorn(request, app_config, tmp_path, behind_nginx=True)
+
+
+def timed_get(url: str, headers: dict) -> tuple[int, float]:
+    started = time.monotonic()
+    status, _ = get(url, headers)
+    return status, time.monotonic() - started
+
+
+def test_idle_connections_do_not_hold_the_workers(served, world):
+    headers = pair_headers(make_pair(world.firm, world.admin))
+    idle = [socket.create_connection(("127.0.0.1", served.port), timeout=5)
+            for _ in range(IDLE_CONNECTIONS)]
+    try:
+        time.sleep(0.2)  # every connection accepted and waiting for its request
+        for path, request_headers in (("/healthz", {}), (f"{API}/ping", headers)):
+            status, took = timed_get(served.base_url + path, request_headers)
+            assert status == 200 and took < 1.0, (path, status, took)
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_gunicorns_refusals_still_answer_json_through_nginx(served):
+    """nginx's own limits sit above gunicorn's, so an integration still gets the API's JSON."""
+    head = b"Host: localhost\r\nConnection: close\r\n"
+    for raw, status in ((b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n" + head, "414"),
+                        (b"GET /healthz HTTP/1.1\r\n" + head + b"X-Big: " + b"y" * 9000, "431")):
+        status_line, headers, body = raw_exchange(served.port, raw + b"\r\n\r\n")
+        assert status_line.split(" ")[1] == status
+        assert headers["content-type"] == "application/json"
+        assert json.loads(body)["error"]["code"] == "VALIDATION_ERROR"

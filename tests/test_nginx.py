@@ -1,13 +1,16 @@
-"""Slow clients against the production shape the README recommends (`make serve`: gunicorn's
-sync workers behind nginx, scripts/serve): 200 connections opened and left idle do not stop a
-normal request, which answers within a second. Loopback only; each wait is bounded."""
+"""The production shape the README recommends (`make serve`: gunicorn's sync workers behind
+nginx, scripts/serve): 200 connections opened and left idle do not stop a normal request, which
+answers within a second; refusals stay JSON; the app sees each client's own address. Loopback
+only; each wait is bounded."""
 
+import http.client
 import json
 import socket
 import time
 
 import pytest
 
+from portal.extensions import db
 from tests.api_helpers import API, make_pair, pair_headers
 from tests.gunicorn_helpers import get, started_gunicorn
 from tests.test_serving import raw_exchange
@@ -49,3 +52,24 @@ def test_gunicorns_refusals_still_answer_json_through_nginx(served):
         assert status_line.split(" ")[1] == status
         assert headers["content-type"] == "application/json"
         assert json.loads(body)["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_the_app_sees_each_clients_own_address(served, world):
+    """nginx appends the client's address to X-Forwarded-For and the app trusts that one hop
+    (TRUSTED_PROXIES=1): a key allowed from 127.0.0.2 works from there, and a client elsewhere
+    cannot claim that address in the header."""
+    pair = make_pair(world.firm, world.admin)
+    pair.key.ip_allowlist = "127.0.0.2"
+    db.session.commit()
+
+    def ping_from(source: str, headers: dict) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30,
+                                                source_address=(source, 0))
+        try:
+            connection.request("GET", f"{API}/ping", headers={**pair_headers(pair), **headers})
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    assert ping_from("127.0.0.2", {}) == 200
+    assert ping_from("127.0.0.1", {"X-Forwarded-For": "127.0.0.2"}) == 403

@@ -1,4 +1,12 @@
-"""Settings pages for the firm's client groups and custom client fields (htmx + no-JS)."""
+"""Settings pages for the firm's client groups and custom client fields (htmx + no-JS).
+
+Both pages are one flow: a list with an add form, a confirmation dialog, and delete. A
+`DataList` says what differs (templates, what the list shows, the words); the flow is written
+once.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
@@ -11,55 +19,57 @@ from portal.crm.views import bp
 from portal.extensions import db
 from portal.htmx import render, wants_fragment
 
-GROUPS_PAGE = "crm/client_groups.html"
-GROUPS = "crm/_groups.html"
-FIELDS_PAGE = "crm/client_fields.html"
-FIELDS = "crm/_fields.html"
-CONFIRM = "crm/_confirm_delete.html"
+
+@dataclass(frozen=True)
+class DataList:
+    """One settings page of the firm's data: its templates, its contents and its words."""
+
+    endpoint: str  # the page, e.g. "crm.client_groups"
+    page: str
+    fragment: str
+    target: str  # the fragment's id, which the delete dialog swaps
+    contents: Callable[[str], dict]  # what the list shows, for a firm id
+
+    def render(self, status: int = 200, fragment: str | None = None, **extra):
+        """The list (or `fragment`) for htmx, else the page: with errors, the form, a message
+        or a dialog."""
+        context = {"errors": {}, "form": {}, "message": None, "confirm": None}
+        context |= self.contents(current_user.firm_id) | extra
+        return render(fragment or self.fragment, self.page, status, **context)
+
+    def done(self, message: str):
+        """After a write: the refreshed list for htmx, a redirect with a flash without JS."""
+        if wants_fragment():
+            return self.render(message=message)
+        flash(message, "success")
+        return redirect(url_for(self.endpoint))
+
+    def confirm_delete(self, title: str, text: str, button: str, endpoint: str, **ids):
+        """The confirmation dialog (a page of its own without JavaScript)."""
+        confirm = {"title": title, "text": text, "button": button,
+                   "post_url": url_for(endpoint, **ids),
+                   "delete_url": url_for(endpoint, _method="DELETE", **ids),
+                   "target": self.target, "cancel_url": url_for(self.endpoint)}
+        return self.render(confirm=confirm, fragment="crm/_confirm_delete.html")
 
 
-def groups_context(**extra) -> dict:
-    """Everything the client groups page shows; each fragment picks what it needs."""
-    firm_id = current_user.firm_id
-    context = {
-        "groups": service.list_client_groups(firm_id),
-        "counts": service.group_client_counts(firm_id),
-        "errors": {}, "form": {}, "message": None, "confirm": None,
-    }
-    return context | extra
-
-
-def fields_context(**extra) -> dict:
-    """Everything the client fields page shows."""
-    context = {
-        "fields": service.list_client_fields(current_user.firm_id),
-        "field_types": [t.value for t in FieldType],
-        "errors": {}, "form": {}, "message": None, "confirm": None,
-    }
-    return context | extra
-
-
-def _finish(message: str, fragment: str, page: str, endpoint: str, context):
-    """After a write: the refreshed component for htmx, a redirect with a flash without JS."""
-    if wants_fragment():
-        return render(fragment, page, **context(message=message))
-    flash(message, "success")
-    return redirect(url_for(endpoint))
-
-
-def _groups_done(message: str):
-    return _finish(message, GROUPS, GROUPS_PAGE, "crm.client_groups", groups_context)
-
-
-def _fields_done(message: str):
-    return _finish(message, FIELDS, FIELDS_PAGE, "crm.client_fields", fields_context)
+GROUPS = DataList(
+    "crm.client_groups", "crm/client_groups.html", "crm/_groups.html", "#client-groups",
+    lambda firm_id: {"groups": service.list_client_groups(firm_id),
+                     "counts": service.group_client_counts(firm_id)},
+)
+FIELDS = DataList(
+    "crm.client_fields", "crm/client_fields.html", "crm/_fields.html", "#client-fields",
+    lambda firm_id: {"fields": service.list_client_fields(firm_id),
+                     "field_types": [t.value for t in FieldType]},
+)
 
 
 @bp.get("/settings/client-groups")
 @admin_required
 def client_groups():
     """The firm's client groups with an add form."""
-    return render(GROUPS, GROUPS_PAGE, **groups_context())
+    return GROUPS.render()
 
 
 @bp.post("/settings/client-groups")
@@ -70,66 +80,56 @@ def add_client_group():
     try:
         group = service.create_client_group(current_user.firm_id, name, actor=current_user)
     except CrmValidationError as error:
-        context = groups_context(errors=error.messages(), form={"name": name[:200]})
-        return render(GROUPS, GROUPS_PAGE, 422, **context)
+        return GROUPS.render(422, errors=error.messages(), form={"name": name[:200]})
     db.session.commit()
-    return _groups_done(f"Client group “{group.name}” added.")
+    return GROUPS.done(f"Client group “{group.name}” added.")
 
 
 @bp.get("/settings/client-groups/<group_id>/delete")
 @admin_required
 def confirm_delete_group(group_id: str):
-    """The confirmation dialog (a page of its own without JavaScript)."""
+    """The confirmation dialog for deleting a group."""
     group = get_in_firm_or_404(ClientGroup, group_id)
-    confirm = {
-        "title": f"Delete client group “{group.name}”?",
-        "text": "Its clients stay; they are only removed from this group.",
-        "button": "Delete group",
-        "post_url": url_for("crm.delete_group", group_id=group.id),
-        "delete_url": url_for("crm.delete_group", group_id=group.id, _method="DELETE"),
-        "target": "#client-groups",
-        "cancel_url": url_for("crm.client_groups"),
-    }
-    return render(CONFIRM, GROUPS_PAGE, **groups_context(confirm=confirm))
+    return GROUPS.confirm_delete(
+        f"Delete client group “{group.name}”?",
+        "Its clients stay; they are only removed from this group.", "Delete group",
+        "crm.delete_group", group_id=group.id)
 
 
 @bp.route("/settings/client-groups/<group_id>", methods=["DELETE"])
 @bp.post("/settings/client-groups/<group_id>/delete")
 @admin_required
 def delete_group(group_id: str):
-    """Delete a group (plain form post)."""
+    """Delete a group (its clients stay)."""
     group = get_in_firm_or_404(ClientGroup, group_id)
     name = group.name
     service.delete_client_group(group, actor=current_user)
     db.session.commit()
-    return _groups_done(f"Client group “{name}” deleted.")
-
+    return GROUPS.done(f"Client group “{name}” deleted.")
 
 
 @bp.get("/settings/client-fields")
 @admin_required
 def client_fields():
     """The firm's custom client fields with an add form."""
-    return render(FIELDS, FIELDS_PAGE, **fields_context())
+    return FIELDS.render()
 
 
 @bp.post("/settings/client-fields")
 @admin_required
 def add_client_field():
     """Add a custom field; errors are shown next to each input."""
-    form = {key: request.form.get(key, "") for key in ("name", "title", "type")}
+    form = {key: request.form.get(key, "")[:200] for key in ("name", "title", "type")}
     form["required"] = request.form.get("required") == "on"
     try:
         field = service.create_client_field(
-            current_user.firm_id, form["name"], form["title"], form["type"] or "text",
-            form["required"], actor=current_user,
+            current_user.firm_id, request.form.get("name", ""), request.form.get("title", ""),
+            request.form.get("type") or "text", form["required"], actor=current_user,
         )
     except CrmValidationError as error:
-        form.update({key: form[key][:200] for key in ("name", "title", "type")})
-        context = fields_context(errors=error.messages(), form=form)
-        return render(FIELDS, FIELDS_PAGE, 422, **context)
+        return FIELDS.render(422, errors=error.messages(), form=form)
     db.session.commit()
-    return _fields_done(f"Client field “{field.title}” added.")
+    return FIELDS.done(f"Client field “{field.title}” added.")
 
 
 @bp.get("/settings/client-fields/<field_id>/delete")
@@ -137,16 +137,10 @@ def add_client_field():
 def confirm_delete_field(field_id: str):
     """The confirmation dialog for deleting a custom field."""
     field = get_in_firm_or_404(ClientField, field_id)
-    confirm = {
-        "title": f"Delete client field “{field.title}”?",
-        "text": "Every client's value of this field is deleted too. This cannot be undone.",
-        "button": "Delete field",
-        "post_url": url_for("crm.delete_field", field_id=field.id),
-        "delete_url": url_for("crm.delete_field", field_id=field.id, _method="DELETE"),
-        "target": "#client-fields",
-        "cancel_url": url_for("crm.client_fields"),
-    }
-    return render(CONFIRM, FIELDS_PAGE, **fields_context(confirm=confirm))
+    return FIELDS.confirm_delete(
+        f"Delete client field “{field.title}”?",
+        "Every client's value of this field is deleted too. This cannot be undone.",
+        "Delete field", "crm.delete_field", field_id=field.id)
 
 
 @bp.route("/settings/client-fields/<field_id>", methods=["DELETE"])
@@ -158,4 +152,4 @@ def delete_field(field_id: str):
     title = field.title
     service.delete_client_field(field, actor=current_user)
     db.session.commit()
-    return _fields_done(f"Client field “{title}” deleted.")
+    return FIELDS.done(f"Client field “{title}” deleted.")

@@ -72,6 +72,7 @@
   // The menu: always open beside the page; on phones a bar that opens over it.
   var menu = document.querySelector("[data-docs-menu]");
   if (!menu) return;
+  menu.parentNode.classList.add("is-enhanced");
   var phone = window.matchMedia("(max-width: 900px)");
   function fit() { menu.open = !phone.matches; }
   fit();

@@ -98,3 +98,21 @@ def _menu_fits_the_screen(page: Page, screen: str) -> None:
     link.click()
     expect(link).to_be_hidden()
     expect(page.locator("#create_client")).to_be_in_viewport()
+
+
+def test_without_javascript_every_language_shows_and_nothing_scrolls_sideways(live_server,
+                                                                             browser, shoot):
+    context = browser.new_context(java_script_enabled=False, viewport=SCREENS["phone"])
+    page = context.new_page()
+    page.goto(live_server.url("/docs/api"))
+    for language in ("curl", "python", "javascript"):
+        expect(page.locator(f"#ping-{language} pre")).to_be_visible()
+    expect(page.locator("#ping-curl")).to_contain_text("curl -u YOUR_API_KEY:YOUR_API_SECRET")
+    expect(page.get_by_role("tablist")).to_have_count(0)  # tabs need the script: all shown
+    assert page.evaluate("document.documentElement.scrollWidth") <= SCREENS["phone"]["width"]
+    shoot(page, "docs-phone-no-javascript", full_page=False)
+    menu = page.get_by_role("navigation", name="API reference")
+    expect(menu.get_by_role("link", name="Create a client")).to_be_hidden()  # quick start first
+    menu.get_by_text("On this page").click()  # <details> opens without a script
+    expect(menu.get_by_role("link", name="Create a client")).to_be_visible()
+    context.close()

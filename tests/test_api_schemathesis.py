@@ -246,6 +246,12 @@ EXPECTED_LINKS = {
         ("get_client", {"client_id": "$response.body#/data/client_id"}, None),
     ("get /contacts/{contact_id}", "200", "GetClient"):
         ("get_client", {"client_id": "$response.body#/data/client_id"}, None),
+    ("get /clients/{client_id}", "200", "UpdateClient"):
+        ("update_client", {"client_id": CREATED_ID, "header.If-Match": "$response.header.ETag"},
+         None),
+    ("get /contacts/{contact_id}", "200", "UpdateContact"):
+        ("update_contact", {"contact_id": CREATED_ID, "header.If-Match": "$response.header.ETag"},
+         None),
 }
 
 
@@ -341,5 +347,8 @@ def test_links_with_all_checks(app, peer_auth, real_cursor, traffic):
     assert {step.path_parameters["contact_id"]
             for step in answered("GET /contacts/{contact_id}", 200)} & {
         step.data["id"] for step in contacts}
+    # A read's ETag led to an update that was applied.
+    assert answered("PATCH /clients/{client_id}", 200) + answered(
+        "PATCH /contacts/{contact_id}", 200)
     # object_level_authorization replayed the firm's reads with the other firm's key.
     assert traffic.total("other_firm") > 0

@@ -42,6 +42,10 @@ READ_NEW_CLIENT = Link("GetClient", "get_client", "Read the new client.",
                        {"client_id": RESPONSE_ID})
 READ_NEW_CONTACT = Link("GetContact", "get_contact", "Read the new contact.",
                         {"contact_id": RESPONSE_ID})
+UPDATE_CLIENT = Link("UpdateClient", "update_client", "Change the client, as read.",
+                     {"client_id": RESPONSE_ID, "header.If-Match": "$response.header.ETag"})
+UPDATE_CONTACT = Link("UpdateContact", "update_contact", "Change the contact, as read.",
+                      {"contact_id": RESPONSE_ID, "header.If-Match": "$response.header.ETag"})
 READ_CONTACTS_CLIENT = Link("GetClient", "get_client", "Read the contact's client.",
                             {"client_id": "$response.body#/data/client_id"})
 
@@ -57,7 +61,7 @@ def list_clients():
 
 @bp.get("/clients/<client_id>")
 @documented(summary="Get a client", response=ClientOut, errors=("401", "404"), etag=True,
-            links=CLIENT_FOLLOW_UPS)
+            links=(*CLIENT_FOLLOW_UPS, UPDATE_CLIENT))
 def get_client(client_id: str):
     """One client of the firm; another firm's id is a 404 like a missing one."""
     return with_etag(data_response(
@@ -86,7 +90,7 @@ def list_contacts():
 
 @bp.get("/contacts/<contact_id>")
 @documented(summary="Get a contact", response=ContactOut, errors=("401", "404"), etag=True,
-            links=(READ_CONTACTS_CLIENT,))
+            links=(READ_CONTACTS_CLIENT, UPDATE_CONTACT))
 def get_contact(contact_id: str):
     """One contact of the firm."""
     return with_etag(data_response(

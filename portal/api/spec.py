@@ -246,7 +246,9 @@ def _check_links(operations: list) -> None:
             rule, target = targets[link.operation]
             params = set(rule.arguments) | {param["name"] for param in target.params}
             fields = set(target.request.model_fields) if target.request is not None else set()
-            unknown = (set(link.parameters) - params) | (set(link.body or ()) - fields)
+            # A name may say where the parameter goes: "header.If-Match".
+            named = {name.split(".", 1)[-1] for name in link.parameters}
+            unknown = (named - params) | (set(link.body or ()) - fields)
             if unknown or (link.body is not None and target.request is None):
                 raise ValueError(f"link {link.name}: {link.operation} takes no "
                                  f"{', '.join(sorted(unknown)) or 'request body'}")

@@ -1,5 +1,6 @@
 """The API reference: valid OpenAPI 3.1, and a readable docs page with curl examples."""
 
+import html
 import re
 import time
 
@@ -209,3 +210,11 @@ def test_the_reset_header_is_documented_as_what_the_api_sends(client, world):
     section = client.get("/docs/api").text.split('id="rate-limits"')[1]
     reset = section[section.index("<code>X-RateLimit-Reset</code>"):]
     assert "Unix time" in reset[:120]
+
+
+def test_an_update_example_sends_if_match_in_every_language(client):
+    """Without it the copied call would only ever answer 428."""
+    section = html.unescape(_section(client.get("/docs/api").text, "update_client"))
+    assert "-H 'If-Match: \"ETAG_FROM_YOUR_LAST_READ\"'" in section
+    assert "headers={'If-Match': '\"ETAG_FROM_YOUR_LAST_READ\"'}" in section
+    assert '"If-Match": "\\"ETAG_FROM_YOUR_LAST_READ\\""' in section

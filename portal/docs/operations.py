@@ -86,8 +86,18 @@ def _operation(path, method, op, document, base_url, api_key, lists) -> Operatio
                 for s, r in statuses if not s.startswith("2")],
         links=[_link(link, document) for response in op["responses"].values()
                for link in response.get("links", {}).values()],
-        samples=samples(Call(method.upper(), url, None if public else api_key, body)),
+        samples=samples(Call(method.upper(), url, None if public else api_key, body,
+                             _required_headers(op.get("parameters", [])))),
     )
+
+
+def _required_headers(parameters: list[dict]) -> tuple[tuple[str, str], ...]:
+    """Headers a call cannot go without (If-Match on an update), with a placeholder value."""
+    return tuple((p["name"], HEADER_PLACEHOLDERS.get(p["name"], p["name"].upper()))
+                 for p in parameters if p["in"] == "header" and p.get("required"))
+
+
+HEADER_PLACEHOLDERS = {"If-Match": '"ETAG_FROM_YOUR_LAST_READ"'}
 
 
 def _group(path: str, op: dict) -> str:

@@ -20,6 +20,7 @@ class Call:
     url: str
     api_key: str | None
     body: object = None
+    headers: tuple[tuple[str, str], ...] = ()  # the required ones, e.g. If-Match
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ def curl(call: Call) -> str:
     if call.method != "GET":
         lines[0] += f" -X {call.method}"
     lines.append(f"  {_shell_quote(call.url)}")
+    lines += [f"  -H {_shell_quote(f'{name}: {value}')}" for name, value in call.headers]
     if call.body is not None:
         lines.append("  -H 'Content-Type: application/json'")
         lines.append(f"  -d {_shell_quote(json.dumps(call.body, indent=2))}")
@@ -62,6 +64,8 @@ def python_requests(call: Call) -> str:
     arguments = [f"    {call.url!r},"]
     if call.api_key:
         arguments.append(f"    auth=({call.api_key!r}, {SECRET_PLACEHOLDER!r}),")
+    if call.headers:
+        arguments.append(f"    headers={dict(call.headers)!r},")
     if call.body is not None:
         body = pprint.pformat(call.body, indent=4, width=72, sort_dicts=False)
         arguments.append("    json=" + body.replace("\n", "\n    ") + ",")
@@ -77,6 +81,7 @@ def javascript_fetch(call: Call) -> str:
     headers = {}
     if call.api_key:
         headers = {"X-API-Key": call.api_key, "X-API-Secret": SECRET_PLACEHOLDER}
+    headers.update(call.headers)
     options = [f"  method: {json.dumps(call.method)},"]
     if call.body is not None:
         headers["Content-Type"] = "application/json"

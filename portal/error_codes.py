@@ -42,11 +42,33 @@ CATALOGUE: dict[str, ErrorEntry] = {entry.code: entry for entry in (
     ),
     ErrorEntry(
         "UNAUTHENTICATED", (401,),
-        "The credentials are missing, wrong, deleted or deactivated. For your keys' safety "
-        "the answer never says which.",
+        "The credentials are missing, wrong, deleted or expired. For your keys' safety, "
+        "well-formed credentials that fail never say which.",
         "Check that you send the API key and its API secret from Settings and Apps > Public "
         "API (HTTP Basic, X-API-Key and X-API-Secret, or a Bearer token), and that the key "
         "was not deleted or rolled.",
+    ),
+    ErrorEntry(
+        "MALFORMED_CREDENTIALS", (401,),
+        "The credentials' format is wrong: a value of the wrong length or with characters an "
+        "API key or secret never holds, spaces or quotes around it, a missing secret, a Basic "
+        "value that is not base64 of KEY:SECRET. The message says which; it is told from what "
+        "you sent alone.",
+        "Fix what the message names. An API key is 32 letters and digits, its secret 48: if "
+        "a value has the other's length, you swapped them.",
+    ),
+    ErrorEntry(
+        "TOKEN_EXPIRED", (401,),
+        "The Bearer token is past its hour.",
+        "Ask `POST /api/v1/auth/token` for a new one with the API key and secret, and send "
+        "that; refresh a little before `expires_in` runs out.",
+    ),
+    ErrorEntry(
+        "TOKEN_INVALID", (401,),
+        "The Bearer token was altered, was not issued by this API, or its key changed since "
+        "(a new secret, deleted, rolled or expired).",
+        "Ask `POST /api/v1/auth/token` for a new one; if that answers `UNAUTHENTICATED`, the "
+        "key itself no longer works.",
     ),
     ErrorEntry(
         "API_APP_INACTIVE", (401,),
@@ -149,4 +171,5 @@ def code_for_status(status: int, default: str = "ERROR") -> str:
 
 # Codes the API chooses on purpose; a bare status never maps to one of them.
 SPECIFIC_CODES = {"PATH_REDIRECTED", "API_APP_INACTIVE", "HTTPS_REQUIRED",
+                  "MALFORMED_CREDENTIALS", "TOKEN_EXPIRED", "TOKEN_INVALID",
                   "IDEMPOTENCY_KEY_REUSED", "IDEMPOTENCY_IN_PROGRESS"}

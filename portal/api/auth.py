@@ -35,7 +35,18 @@ class Credentials:
     api_key: str | None = None
     api_secret: str | None = None
     token: str | None = None
-    malformed: bool = False
+    # Why the credentials could not be read at all, in words for the caller; None when read.
+    malformed: str | None = None
+    source: str = "headers"  # where the key and secret came from: headers, basic or body
+
+
+NOT_BASE64 = "The Basic credentials are not base64 of API_KEY:API_SECRET."
+NO_COLON = ("The Basic credentials hold no colon: send base64 of the API key, a colon and the "
+            "API secret.")
+EMPTY_BEARER = ("The Bearer token is empty: send 'Authorization: Bearer' and the access_token "
+                "from POST /api/v1/auth/token.")
+UNKNOWN_SCHEME = ("Authorization must be Basic (the API key and secret) or Bearer (a token "
+                  "from POST /api/v1/auth/token).")
 
 
 def read_credentials() -> Credentials:
@@ -46,9 +57,10 @@ def read_credentials() -> Credentials:
         scheme = scheme.lower()
         if scheme == "basic":
             return _read_basic(value.strip())
-        if scheme == "bearer" and value.strip():
-            return Credentials(token=value.strip())
-        return Credentials(malformed=True)
+        if scheme == "bearer":
+            return Credentials(token=value.strip()) if value.strip() else Credentials(
+                malformed=EMPTY_BEARER)
+        return Credentials(malformed=UNKNOWN_SCHEME)
     return Credentials(request.headers.get("X-API-Key"), request.headers.get("X-API-Secret"))
 
 
@@ -56,11 +68,11 @@ def _read_basic(value: str) -> Credentials:
     try:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        return Credentials(malformed=True)
+        return Credentials(malformed=NOT_BASE64, source="basic")
     api_key, colon, api_secret = decoded.partition(":")
     if not colon:
-        return Credentials(api_key, malformed=True)
-    return Credentials(api_key, api_secret)
+        return Credentials(api_key, malformed=NO_COLON, source="basic")
+    return Credentials(api_key, api_secret, source="basic")
 
 
 def authenticate(credentials: Credentials) -> Verification:

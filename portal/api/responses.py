@@ -38,6 +38,29 @@ def unauthenticated():
     )
 
 
+def malformed_credentials(hint: str):
+    """Credentials whose format is wrong: the hint is told from what was sent, not looked up."""
+    return json_error(401, "MALFORMED_CREDENTIALS", hint,
+                      headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+
+
+def token_expired():
+    """A token we signed that is past its hour: it names no key that the caller did not know."""
+    return json_error(
+        401, "TOKEN_EXPIRED", "The Bearer token has expired (tokens last one hour): ask "
+        "POST /api/v1/auth/token for a new one.", headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+    )
+
+
+def token_invalid():
+    """A token that is not ours, was altered, or whose key changed since it was issued."""
+    return json_error(
+        401, "TOKEN_INVALID", "The Bearer token is not valid: it was altered, was not issued "
+        "by this API, or its key changed since. Ask POST /api/v1/auth/token for a new one.",
+        headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+    )
+
+
 def app_inactive():
     """Only for a caller whose key and secret are both right."""
     return json_error(

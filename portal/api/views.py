@@ -6,11 +6,26 @@ from flask import Blueprint, abort, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.api import ratelimit, spec, tokens
-from portal.api.auth import authenticate, read_credentials, remember_caller, touch_last_used
+from portal.api.auth import (
+    Credentials,
+    authenticate,
+    read_credentials,
+    remember_caller,
+    touch_last_used,
+)
 from portal.api.body import BodyError, parse_body
+from portal.api.credential_hints import format_hint
 from portal.api.envelopes import Ping, TokenRequest, TokenResponse
 from portal.api.pagination import ParamError
-from portal.api.responses import app_inactive, data_response, unauthenticated, validation_error
+from portal.api.responses import (
+    app_inactive,
+    data_response,
+    malformed_credentials,
+    token_expired,
+    token_invalid,
+    unauthenticated,
+    validation_error,
+)
 from portal.api.spec import documented
 from portal.crm.errors import CrmValidationError
 from portal.errors import json_error
@@ -32,7 +47,7 @@ def require_credentials():
     if refusal is not None:
         return refusal
     credentials = read_credentials()
-    refusal = _admit(lambda: authenticate(credentials), credentials.api_key)
+    refusal = _admit(lambda: authenticate(credentials), credentials)
     if refusal is None and not scope_allows(g.api_key, request.method):
         # Only here: exchanging a read key for a token is a POST that writes nothing.
         return json_error(403, "FORBIDDEN", "This API key has the read scope: it can only "
@@ -67,12 +82,13 @@ def refuse_malformed_ids():
             abort(404)
 
 
-def _admit(verify, presented_key: str | None):
+def _admit(verify, credentials: Credentials):
     """Authenticate and rate-limit; a response means the request stops here.
 
     A 401 carries no X-RateLimit headers: they would describe an allowance chosen by what the
     credentials named, and a 401 must read the same whatever that was."""
     verification = verify()
+    presented_key = credentials.api_key
     exhausted = ratelimit.auth_failures_exhausted(presented_key, verification)
     if exhausted is not None:
         # These credentials failed too often from this IP: refused whatever was presented, so
@@ -84,9 +100,7 @@ def _admit(verify, presented_key: str | None):
     if verification.failure is not None:
         if verification.failure not in ratelimit.NOT_GUESSES:
             ratelimit.count_auth_failure(presented_key, verification)
-        if verification.failure is AuthFailure.APP_INACTIVE:
-            return app_inactive()
-        return unauthenticated()
+        return _refusal(verification.failure, credentials)
     if not ip_allowed(verification.key, request.remote_addr):
         # Right credentials from the wrong place: likely leaked, so count it as a failure.
         g.auth_failure = AuthFailure.IP_NOT_ALLOWED
@@ -97,6 +111,20 @@ def _admit(verify, presented_key: str | None):
     if not g.rate_state.allowed:
         return _rate_limited(g.rate_state, "Rate limit exceeded for this API key.")
     return None
+
+
+def _refusal(failure: AuthFailure, credentials: Credentials):
+    """The 401: what can be told safely is told (a token's state, a format problem); any
+    well-formed key and secret that fail read the same, so nobody learns which keys exist."""
+    if failure is AuthFailure.APP_INACTIVE:
+        return app_inactive()
+    if credentials.token is not None:
+        return token_expired() if failure is AuthFailure.TOKEN_EXPIRED else token_invalid()
+    if failure in (AuthFailure.MISSING_CREDENTIALS, AuthFailure.MALFORMED_CREDENTIALS):
+        hint = format_hint(credentials)
+        if hint is not None:
+            return malformed_credentials(hint)
+    return unauthenticated()
 
 
 def _rate_limited(state, message: str):
@@ -168,7 +196,8 @@ def issue_token():
     if refusal is not None:
         return refusal
     body = parse_body(TokenRequest)
-    refusal = _admit(lambda: verify_credentials(body.api_key, body.api_secret), body.api_key)
+    credentials = Credentials(body.api_key, body.api_secret, source="body")
+    refusal = _admit(lambda: verify_credentials(body.api_key, body.api_secret), credentials)
     if refusal is not None:
         return refusal
     # The token answer is OAuth-shaped (no "data" envelope) so standard clients understand it.

@@ -217,3 +217,29 @@ def test_failures_wait_in_memory_and_every_reader_writes_them_first(app, client,
     assert db.session.execute(select(ApiRequestLog)).first() is None
     auth.login("admin@alpha.example")
     assert row_with(client.get(LOG).text, response.headers["X-Request-Id"]) is not None
+
+
+@pytest.mark.parametrize("form", ["headers", "basic"])
+def test_swapped_key_and_secret_reach_the_keys_firm_log(client, auth, pair, world, form):
+    """The secret sent as the key and the key as the secret: the key is looked up (it is in the
+    key's format), never the secret; the firm's admin reads what happened in plain words."""
+    send = key_headers if form == "headers" else basic
+    response = client.get(PING, headers=send(pair.secret, pair.key.api_key))
+    assert response.json["error"]["code"] == "MALFORMED_CREDENTIALS"
+    assert "Did you swap the key and the secret?" in response.json["error"]["message"]
+    row = db.session.execute(select(ApiRequestLog)).scalar_one()
+    assert (row.reason, row.key_id, row.firm_id) == ("SWAPPED_CREDENTIALS", pair.key.id,
+                                                     world.firm.id)
+    auth.login("admin@alpha.example")
+    shown = row_with(client.get(LOG).text, row.request_id)
+    assert shown is not None and "the other way round" in shown
+
+
+def test_a_swapped_deleted_key_or_two_secrets_name_no_firm(client, pair, world):
+    other = make_pair(world.firm, world.admin, name="Other")
+    service.delete_key(db.session.get(ApiKey, pair.key.id), world.admin)
+    db.session.commit()
+    client.get(PING, headers=key_headers(pair.secret, pair.key.api_key))
+    client.get(PING, headers=key_headers(other.secret, other.secret))
+    rows = db.session.execute(select(ApiRequestLog)).scalars().all()
+    assert [(row.reason, row.firm_id) for row in rows] == [("MALFORMED_CREDENTIALS", None)] * 2

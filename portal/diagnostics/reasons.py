@@ -18,6 +18,7 @@ class Reason(enum.StrEnum):
     KEY_EXPIRED = "KEY_EXPIRED"
     KEY_ROLLED = "KEY_ROLLED"
     IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
+    SWAPPED_CREDENTIALS = "SWAPPED_CREDENTIALS"
     RATE_LIMITED = "RATE_LIMITED"
     VALIDATION_ERROR = "VALIDATION_ERROR"
     NOT_FOUND = "NOT_FOUND"
@@ -26,7 +27,8 @@ class Reason(enum.StrEnum):
 
 AUTH_REASONS = frozenset(Reason(failure.value) for failure in AuthFailure)
 # The reasons an admin can act on at once, so the Public API page warns about them.
-ALERT_REASONS = AUTH_REASONS | {Reason.RATE_LIMITED, Reason.SERVER_ERROR}
+ALERT_REASONS = AUTH_REASONS | {Reason.SWAPPED_CREDENTIALS, Reason.RATE_LIMITED,
+                                Reason.SERVER_ERROR}
 VALIDATION_STATUSES = frozenset({400, 413, 415, 422})
 
 _TEXTS = {
@@ -47,6 +49,9 @@ _TEXTS = {
     "Use the new API key and secret shown in Settings and Apps.",
     Reason.IP_NOT_ALLOWED: "The request came from an IP address outside the key's IP "
     "allow-list. Add the address in Settings and Apps, or call from an allowed address.",
+    Reason.SWAPPED_CREDENTIALS: "The API key and the API secret were sent the other way "
+    "round: the key went where the secret belongs. Send the API key as X-API-Key (or the "
+    "Basic user name) and the secret as X-API-Secret (or the Basic password).",
     Reason.RATE_LIMITED: "Too many requests in a short time. Slow down and retry after the "
     "number of seconds in the Retry-After header.",
     Reason.VALIDATION_ERROR: "The request's body or parameters were not valid; the response "

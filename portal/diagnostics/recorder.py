@@ -65,7 +65,10 @@ def _record(response, duration: float) -> None:
     # A 429 before authentication is the limit on failed logins (per IP and key): it must stay
     # cheap under a flood, so no query to find whose key it named (its earlier 401s did).
     if key is None and reason is not None and reason != Reason.RATE_LIMITED:
-        key_id, firm_id = presented_key() or (None, None)
+        named = presented_key()
+        if named is None and (swapped := swapped_key()) is not None:
+            named, reason = swapped, Reason.SWAPPED_CREDENTIALS
+        key_id, firm_id = named or (None, None)
     row = None
     if reason:
         row = _failure_row(status, reason, key_id, firm_id, duration)
@@ -119,6 +122,21 @@ def presented_key() -> tuple[str, str] | None:
     if condition is None:
         return None
     query = select(ApiKey.id, ApiKey.firm_id).where(condition, ApiKey.saved_at.is_not(None))
+    row = db.session.execute(query).first()
+    return (row.id, row.firm_id) if row is not None else None
+
+
+def swapped_key() -> tuple[str, str] | None:
+    """Id and firm of the live key whose public part was sent where the secret belongs: the
+    integration swapped them, and the firm should hear of it. Only a value in the key's exact
+    format is looked up, never the secret that then sits in the key's place."""
+    credentials = read_credentials()
+    if (credentials.token is not None or is_key_shaped(credentials.api_key)
+            or not is_key_shaped(credentials.api_secret)):
+        return None
+    query = select(ApiKey.id, ApiKey.firm_id).where(
+        ApiKey.api_key == credentials.api_secret, ApiKey.saved_at.is_not(None),
+        ApiKey.deleted_at.is_(None))
     row = db.session.execute(query).first()
     return (row.id, row.firm_id) if row is not None else None
 

@@ -45,3 +45,16 @@ class LazyMemoryStorage(MemoryStorage):
                 self.storage.pop(key, None)
                 self.expirations.pop(key, None)
                 self.locks.pop(key, None)
+
+
+def per_process_warning(workers: int, environ) -> str | None:
+    """The line to log once at start when several processes each count limits on their own:
+    gunicorn workers with the in-process storage allow each limit once per worker."""
+    uri = environ.get("RATELIMIT_STORAGE_URI") or environ.get(
+        "PORTAL_RATELIMIT_STORAGE_URI") or "portal-memory://"
+    if workers <= 1 or not uri.startswith(("portal-memory:", "memory:")):
+        return None
+    return (f"Rate limits are counted per process: {workers} workers with {uri} allow each "
+            f"limit up to {workers} times over (30 failed API authentications a minute become "
+            f"{30 * workers}). Set RATELIMIT_STORAGE_URI=redis://... to share the counts "
+            "(SECURITY.md, Rate limits).")

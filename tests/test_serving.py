@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from portal.crm.models import Client
 from portal.extensions import db
+from portal.limiter_storage import per_process_warning
 from tests.api_helpers import make_pair, pair_headers
 from tests.gunicorn_helpers import get, started_gunicorn
 
@@ -80,6 +81,22 @@ def test_the_worker_still_serves_ordinary_requests(server):
     assert status == 401
     assert json.loads(body)["error"]["code"] == "UNAUTHENTICATED"
     assert get(server.base_url + "/healthz", {})[0] == 200
+
+
+def test_several_workers_with_in_process_limits_say_so_once_at_start(server):
+    """gunicorn -w 2 with the default storage: one warning line from the master."""
+    lines = [line for line in server.error_log.read_text().splitlines()
+             if "Rate limits are counted per process" in line]
+    assert len(lines) == 1 and "[WARNING]" in lines[0] and "become 60" in lines[0]
+
+
+@pytest.mark.parametrize(("workers", "environ", "warned"), [
+    (2, {}, True), (4, {"RATELIMIT_STORAGE_URI": "memory://"}, True),
+    (1, {}, False), (4, {"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}, False),
+    (2, {"PORTAL_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}, False),
+])
+def test_the_warning_names_only_per_process_counting(workers, environ, warned):
+    assert (per_process_warning(workers, environ) is not None) == warned
 
 
 # --- bodies without a Content-Length --------------------------------------------------------

@@ -11,6 +11,7 @@ from portal.database import configure_connections
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.keyring import init_keyring
 from portal.public_api.retirement import install_retirement_sweeper
+from portal.request_body import SizedBody
 from portal.sessions import PortalSessionInterface
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _configure(app, test_config)
     # Objects keep their schema's field order (id first), as the API reference shows them.
     app.json.sort_keys = False
+    app.wsgi_app = SizedBody(app.wsgi_app, app.config)  # chunked bodies held to the limit
     configure_deployment(app, test_config)  # PORTAL_ENV checks, TRUSTED_PROXIES
     _init_extensions(app)
     app.session_interface = PortalSessionInterface()

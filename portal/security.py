@@ -6,7 +6,6 @@ import secrets
 from flask import Flask, abort, g, request
 
 from portal.errors import API_PREFIX
-from portal.request_body import SizedBody
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -18,7 +17,6 @@ _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 
 def register(app: Flask) -> None:
-    app.wsgi_app = SizedBody(app.wsgi_app, app.config)
     app.before_request(assign_request_id)
     app.before_request(_refuse_unreadable_input)
     app.after_request(_add_headers)

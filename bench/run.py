@@ -27,7 +27,8 @@ from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-TARGETS = {"P1": 0.90, "P2": 1.2, "P3": 0.5, "P4": 30.0, "P5": 120.0, "L1_RSS_GROWTH": 2.0}
+# The floors of issue #18: what users feel must not fall below them.
+TARGETS = {"P1": 0.85, "P2": 1.2, "P3": 0.35, "P4": 30.0, "P5": 120.0, "L1_RSS_GROWTH": 2.0}
 
 
 def main() -> None:
@@ -424,7 +425,7 @@ def _rows(results: dict) -> list[tuple]:
     rows = []
     if "P1" in results:
         ratio = results["P1"]["ratio"]
-        rows.append(("P1 auth overhead (ping / healthz req/s)", ratio, ">= 0.90",
+        rows.append(("P1 auth overhead (ping / healthz req/s)", ratio, f">= {TARGETS['P1']}",
                      ratio >= TARGETS["P1"]))
     for name in ("first page", "deep cursor"):
         if "P2" in results:
@@ -432,7 +433,8 @@ def _rows(results: dict) -> list[tuple]:
             rows.append((f"P2 {name} p50 (1M / 1k)", ratio, "<= 1.2", ratio <= TARGETS["P2"]))
     if "P3" in results:
         ratio = results["P3"]["ratio"]
-        rows.append(("P3 list 100 / healthz req/s", ratio, ">= 0.5", ratio >= TARGETS["P3"]))
+        rows.append(("P3 list 100 / healthz req/s", ratio, f">= {TARGETS['P3']}",
+                     ratio >= TARGETS["P3"]))
     for figure, name in (("P1", "ping"), ("P3", "list")):
         if figure in results:  # not a target: the same ratio by worker CPU per request
             cpu = results[figure]["median_worker_cpu_ms"]

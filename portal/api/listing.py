@@ -18,9 +18,11 @@ def list_resource(
     parameters: type[ListQuery] = ListQuery,
     *,
     status_filter: Callable | None = None,
+    page_to_out: Callable | None = None,
 ):
     """Answer GET /<resource>: the firm's rows (ORM objects of `model`, turned into data by
-    `to_out`), filtered as `parameters` declares, one keyset page at a time."""
+    `to_out`, or a whole page at once by `page_to_out`), filtered as `parameters` declares,
+    one keyset page at a time."""
     params = parse_list_params(request.args, parameters)
     query = query.where(model.firm_id == g.firm_id)
     for name, value in params.filters().items():
@@ -36,4 +38,5 @@ def list_resource(
         query = query.where(status_filter(status) if status_filter else model.status == status)
     query = apply_keyset(query, model, params)
     rows, cursor = page_of(list(db.session.execute(query).scalars()), model, params)
-    return list_response([to_out(row) for row in rows], params.limit, cursor)
+    items = page_to_out(rows) if page_to_out else [to_out(row) for row in rows]
+    return list_response(items, params.limit, cursor)

@@ -55,8 +55,8 @@ READ_CONTACTS_CLIENT = Link("GetClient", "get_client", "Read the contact's clien
             params=list_params(ClientListQuery), errors=("400", "401"))
 def list_clients():
     """The firm's clients, one keyset page at a time."""
-    return list_resource(select(Client).options(*crm.CLIENT_LINKS), Client, crm.client_to_out,
-                         ClientListQuery)
+    return list_resource(select(Client), Client, crm.client_to_out, ClientListQuery,
+                         page_to_out=crm.clients_to_out)
 
 
 @bp.get("/clients/<client_id>")

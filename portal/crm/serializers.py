@@ -1,47 +1,64 @@
 """CRM objects as the API shows them: explicit allow-lists through the Out schemas."""
 
-from sqlalchemy.orm import selectinload
+from collections import defaultdict
+
+from sqlalchemy import select
 
 from portal.accounts.models import User
-from portal.crm.models import Client, ClientField, ClientGroup, Contact
+from portal.crm.models import Client, ClientField, ClientGroup, Contact, client_group_members
 from portal.crm.schemas import ClientFieldOut, ClientGroupOut, ClientOut, ContactOut, MemberOut
+from portal.extensions import db
 
-# What client_to_out reads of a client's groups and contacts, loaded for a whole list page in
-# two queries (selectinload) rather than two per client.
-CLIENT_LINKS = (
-    selectinload(Client.groups).load_only(ClientGroup.id, ClientGroup.name),
-    selectinload(Client.contacts).load_only(Contact.id, Contact.created_at),
-)
+
+def clients_to_out(clients: list[Client]) -> list[dict]:
+    """Clients as the API shows them, in a list or alone: the one definition of their JSON.
+    Their groups and contacts are read for all of them at once (two queries, not two each)."""
+    group_ids, contact_ids = _linked_ids([client.id for client in clients])
+    return [
+        ClientOut(
+            id=client.id,
+            name=client.name,
+            client_initials=client.client_initials,
+            address_country_code=client.address_country_code,
+            type=client.type,
+            status=client.status,
+            registration_code=client.registration_code,
+            vat_number=client.vat_number,
+            email=client.email,
+            phone=client.phone,
+            fields=dict(client.fields or {}),
+            group_ids=group_ids[client.id],
+            contacts=contact_ids[client.id],
+            created_at=client.created_at,
+            updated_at=client.updated_at,
+        ).model_dump(mode="json")
+        for client in clients
+    ]
 
 
 def client_to_out(client: Client) -> dict:
-    """A client as the API shows it, in a list or alone: the one definition of its JSON."""
-    return ClientOut(
-        id=client.id,
-        name=client.name,
-        client_initials=client.client_initials,
-        address_country_code=client.address_country_code,
-        type=client.type,
-        status=client.status,
-        registration_code=client.registration_code,
-        vat_number=client.vat_number,
-        email=client.email,
-        phone=client.phone,
-        fields=dict(client.fields or {}),
-        # Sorted here, whichever way the collections were loaded or changed in this session.
-        group_ids=[group.id for group in sorted(client.groups, key=_by_name)],
-        contacts=[contact.id for contact in sorted(client.contacts, key=_by_creation)],
-        created_at=client.created_at,
-        updated_at=client.updated_at,
-    ).model_dump(mode="json")
+    """One client as the API shows it."""
+    return clients_to_out([client])[0]
 
 
-def _by_name(group: ClientGroup) -> tuple:
-    return group.name, group.id
-
-
-def _by_creation(contact: Contact) -> tuple:
-    return contact.created_at, contact.id
+def _linked_ids(client_ids: list[str]) -> tuple[dict, dict]:
+    """Each client's group ids (by group name) and contact ids (oldest first)."""
+    groups, contacts = defaultdict(list), defaultdict(list)
+    member = client_group_members.c
+    in_groups = (
+        select(member.client_id, ClientGroup.id)
+        .join(ClientGroup, ClientGroup.id == member.group_id)
+        .where(member.client_id.in_(client_ids)).order_by(ClientGroup.name, ClientGroup.id)
+    )
+    for client_id, group_id in db.session.execute(in_groups):
+        groups[client_id].append(group_id)
+    of_clients = (
+        select(Contact.client_id, Contact.id).where(Contact.client_id.in_(client_ids))
+        .order_by(Contact.created_at, Contact.id)
+    )
+    for client_id, contact_id in db.session.execute(of_clients):
+        contacts[client_id].append(contact_id)
+    return groups, contacts
 
 
 def contact_to_out(contact: Contact) -> dict:

@@ -24,10 +24,10 @@ from portal.crm.queries import (
 )
 from portal.crm.schemas import ClientCreate, ContactCreate
 from portal.crm.serializers import (
-    CLIENT_LINKS,
     client_field_to_out,
     client_group_to_out,
     client_to_out,
+    clients_to_out,
     contact_to_out,
     member_to_out,
 )
@@ -36,7 +36,7 @@ from portal.ids import utcnow
 
 __all__ = [
     "CrmValidationError", "client_field_to_out", "client_group_to_out",
-    "CLIENT_LINKS", "client_page", "client_to_out", "contact_to_out",
+    "client_page", "client_to_out", "clients_to_out", "contact_to_out",
     "client_rule_problems", "contact_rule_problems",
     "create_client", "create_client_field", "create_client_group", "create_contact",
     "delete_client_field", "delete_client_group", "get_client", "get_client_field",

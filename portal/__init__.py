@@ -9,7 +9,7 @@ from portal import cli, errors, models, security  # noqa: F401  (models: full me
 from portal.config_checks import configure_deployment
 from portal.database import configure_connections
 from portal.extensions import csrf, db, limiter, login_manager, migrate
-from portal.keyring import init_keyring
+from portal.keyring import init_keyring, init_secret_key
 from portal.public_api.retirement import install_retirement_sweeper
 from portal.request_body import SizedBody
 from portal.sessions import PortalSessionInterface
@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.wsgi_app = SizedBody(app.wsgi_app, app.config)  # chunked bodies held to the limit
     configure_deployment(app, test_config)  # PORTAL_ENV checks, TRUSTED_PROXIES
+    init_secret_key(app)  # development: instance/secret-key.json
     _init_extensions(app)
     app.session_interface = PortalSessionInterface()
     _register_blueprints(app)
@@ -43,8 +44,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _configure(app: Flask, test_config: dict | None) -> None:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(
-        # Development only: PORTAL_ENV=production refuses to start with it (config_checks.py).
-        SECRET_KEY="dev-only-change-me",  # noqa: S106
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{Path(app.instance_path) / 'portal.sqlite3'}",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=True,

@@ -8,7 +8,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 ENVIRONMENTS = ("development", "production")
-DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105  (the public default in portal/__init__.py)
+# The public default of earlier versions: refused in every mode, should a config still carry it.
+DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105
 
 
 def configure_deployment(app: Flask, test_config: dict | None = None) -> None:
@@ -34,6 +35,9 @@ def check_config(config) -> None:
     proxies = config.get("TRUSTED_PROXIES")
     if not _is_hop_count(proxies):
         problems.append(f"TRUSTED_PROXIES must be a number of proxy hops >= 0, not {proxies!r}.")
+    if config.get("SECRET_KEY") == DEV_SECRET_KEY:
+        problems.append("SECRET_KEY is the former public default; set a long random value "
+                        "(or, in development, unset it to get one of the instance's own).")
     if env == "production":
         problems += _production_problems(config)
     if problems:
@@ -45,11 +49,8 @@ def check_config(config) -> None:
 
 def _production_problems(config) -> list[str]:
     problems = []
-    secret_key = config.get("SECRET_KEY")
-    if not secret_key:
-        problems.append("SECRET_KEY is not set.")
-    elif secret_key == DEV_SECRET_KEY:
-        problems.append("SECRET_KEY is the development default; set a long random value.")
+    if not config.get("SECRET_KEY"):
+        problems.append("SECRET_KEY is not set (the instance key file is for development).")
     # The instance key file is a development convenience: in production, where several
     # processes or machines must share the keys, they come from the environment.
     if not config.get("API_SECRET_HMAC_KEY"):

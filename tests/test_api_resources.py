@@ -581,7 +581,7 @@ def test_members_never_expose_password_data(get, seed):
     body = response.get_data(as_text=True)
     assert "password" not in body and "pbkdf2" not in body and "scrypt" not in body
     admin = next(m for m in items if m["email"] == "admin@alpha.example")
-    assert admin == {"id": seed.tenants.admin.id, "name": "Admin",
+    assert admin == {"id": seed.tenants.admin.public_id, "name": "Admin",
                      "email": "admin@alpha.example", "role": "admin", "status": "active"}
 
 

@@ -36,7 +36,7 @@ def clean_environment(monkeypatch):
 def no_key_file(monkeypatch):
     """A production app must fail before it reads, or creates, the instance key file; tests
     that get that far (development) still get keys from their config."""
-    def refuse(path):
+    def refuse(path, make_keys):
         raise AssertionError(f"the key file {path} was used")
 
     monkeypatch.setattr(keyring, "_load_or_create_key_file", refuse)
@@ -62,9 +62,11 @@ def test_development_is_the_default(app_config):
     assert not isinstance(app.wsgi_app, ProxyFix)
 
 
-def test_development_accepts_the_development_secret_key(app_config):
-    app = create_app(dict(app_config, SECRET_KEY=DEV_SECRET_KEY))
-    assert app.config["PORTAL_ENV"] == "development"
+@pytest.mark.parametrize("env", ["development", "production"])
+def test_every_mode_refuses_the_former_public_secret_key(base_config, env):
+    with pytest.raises(RuntimeError, match="SECRET_KEY is the former public default"):
+        create_app(dict(base_config, PORTAL_ENV=env, **PRODUCTION_KEYS) | {
+            "SECRET_KEY": DEV_SECRET_KEY})
 
 
 def test_production_starts_with_every_key_set(base_config):
@@ -89,13 +91,13 @@ def test_production_refuses_the_development_or_missing_secret_key(base_config, s
     assert "PORTAL_ENV=production" in str(refused.value)
 
 
-def test_production_refuses_the_default_secret_key_when_none_is_configured(
+def test_production_refuses_to_start_when_no_secret_key_is_configured(
     base_config, monkeypatch
 ):
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("API_SECRET_HMAC_KEY", PRODUCTION_KEYS["API_SECRET_HMAC_KEY"])
     monkeypatch.setenv("API_SECRET_FERNET_KEYS", PRODUCTION_KEYS["API_SECRET_FERNET_KEYS"])
-    with pytest.raises(RuntimeError, match="SECRET_KEY is the development default"):
+    with pytest.raises(RuntimeError, match="SECRET_KEY is not set"):
         create_app(base_config)
 
 

@@ -127,7 +127,7 @@ def test_client_page_is_newest_first_with_keyset_and_search(world):
 
 def test_member_group_and_field_output_is_an_allow_list(world):
     member = service.member_to_out(world.member)
-    assert member == {"id": world.member.id, "name": world.member.name,
+    assert member == {"id": world.member.public_id, "name": world.member.name,
                       "email": "member@alpha.example", "role": "member", "status": "active"}
     group = service.client_group_to_out(service.create_client_group(world.firm.id, "G"))
     assert set(group) == {"id", "name", "created_at"} and ISO_Z.match(group["created_at"])

@@ -2,6 +2,7 @@
 and come down again to an empty database."""
 
 import logging
+import re
 
 import flask_migrate
 import pytest
@@ -148,3 +149,28 @@ def test_key_name_folds_are_backfilled_and_names_that_already_collide_are_kept(e
             "INSERT INTO api_keys (id, firm_id, name, name_fold, api_key, created_at, saved_at, "
             "scope) VALUES ('key_9', 'firm_a', 'zapIER', :fold, 'key_9', :now, :now, 'read')"),
             {"fold": plain, "now": now})
+
+
+def test_existing_users_get_a_public_id_each(empty_app):
+    """Members are shown by an opaque id of their own, never the primary key a session names."""
+    flask_migrate.upgrade(revision="d9a4c2e7b1f0")
+    with db.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO firms (id, name, api_app_active, created_at) "
+            "VALUES ('firm_a', 'A', true, '2026-11-01 10:00:00')"))
+        for number in range(3):
+            connection.execute(text(
+                "INSERT INTO users (id, firm_id, email, name, role, is_support, "
+                "is_active_member, password_hash, created_at) VALUES (:id, 'firm_a', :email, "
+                "'U', 'member', false, true, 'x', '2026-11-01 10:00:00')"),
+                {"id": f"usr_{number}", "email": f"u{number}@a.example"})
+    flask_migrate.upgrade()
+    assert _differences() == []
+    with db.engine.connect() as connection:
+        public_ids = dict(connection.execute(text("SELECT id, public_id FROM users")).all())
+    assert len(set(public_ids.values())) == 3
+    assert all(re.fullmatch(r"mem_[a-z2-7]{20}", value) for value in public_ids.values())
+    with pytest.raises(IntegrityError), db.engine.begin() as connection:
+        connection.execute(text(
+            "UPDATE users SET public_id = :taken WHERE id = 'usr_1'"),
+            {"taken": public_ids["usr_0"]})

@@ -41,6 +41,10 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("usr"))
+    # What the API shows as the member's id. The primary key is what a session names, so it
+    # never leaves the portal: knowing it must not help anyone forge or guess a session.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True,
+                                           default=lambda: new_id("mem"))
     # Support staff belong to no firm: firm_id is NULL exactly when is_support is true.
     firm_id: Mapped[str | None] = mapped_column(ForeignKey("firms.id"), index=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

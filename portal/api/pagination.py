@@ -43,18 +43,24 @@ def apply_keyset(query: Select, model, params: "ListQuery") -> Select:
     return query.order_by(*keyset_order(model, params.sort)).limit(params.limit + 1)
 
 
+def public_id(model):
+    """The id a list shows and its cursor holds: `public_id` where a model keeps its primary
+    key inside the portal (users), else `id`."""
+    return getattr(model, "public_id", None) or model.id
+
+
 def keyset_after(model, sort: str, value, row_id):
     """Rows after (value, row_id) in the sort order: values, or bound parameters for them."""
-    position = tuple_(sort_column(model, sort), model.id)
+    position = tuple_(sort_column(model, sort), public_id(model))
     bound = tuple_(value, row_id)
     return position < bound if sort.startswith("-") else position > bound
 
 
 def keyset_order(model, sort: str) -> tuple:
-    column = sort_column(model, sort)
+    column, row_id = sort_column(model, sort), public_id(model)
     if sort.startswith("-"):
-        return column.desc(), model.id.desc()
-    return column.asc(), model.id.asc()
+        return column.desc(), row_id.desc()
+    return column.asc(), row_id.asc()
 
 
 def page_of(rows: list, model, params: "ListQuery") -> tuple[list, str | None]:
@@ -63,7 +69,8 @@ def page_of(rows: list, model, params: "ListQuery") -> tuple[list, str | None]:
         return rows, None
     rows = rows[: params.limit]
     last = rows[-1]
-    return rows, encode_cursor(params.sort, getattr(last, params.sort.lstrip("-")), last.id)
+    return rows, encode_cursor(params.sort, getattr(last, params.sort.lstrip("-")),
+                               public_id(last))
 
 
 def encode_cursor(sort: str, value, row_id: str) -> str:

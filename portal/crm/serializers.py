@@ -83,7 +83,7 @@ def contact_to_out(contact: Contact) -> dict:
 def member_to_out(user: User) -> dict:
     """A firm user for reporting: never password data."""
     return MemberOut(
-        id=user.id, name=user.name, email=user.email, role=user.role, status=user.status
+        id=user.public_id, name=user.name, email=user.email, role=user.role, status=user.status
     ).model_dump(mode="json")
 
 

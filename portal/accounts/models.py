@@ -1,6 +1,8 @@
 """Firms, users and roles."""
 
 import enum
+import functools
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -78,3 +80,16 @@ class User(UserMixin, db.Model):
     @property
     def status(self) -> str:
         return "active" if self.is_active_member else "inactive"
+
+
+@functools.cache
+def _dummy_password_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """The login check: one hash whether or not the account exists or is active, so the time
+    a wrong password takes does not tell which e-mails are registered."""
+    stored = user.password_hash if user is not None else _dummy_password_hash()
+    matches = check_password_hash(stored, password)
+    return matches and user is not None and user.is_active

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from portal.accounts.models import User
+from portal.accounts.models import User, password_matches
 from portal.auth.access import mark_fresh_login, start_session_version
 from portal.auth.forms import LoginForm
 from portal.extensions import db, limiter
@@ -47,7 +47,7 @@ def login():
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = db.session.execute(select(User).filter_by(email=email)).scalar_one_or_none()
-        if user is not None and user.is_active and user.check_password(form.password.data):
+        if password_matches(user, form.password.data):
             # A fresh session at login: nothing from before (fixation) survives.
             session.clear()
             login_user(user)

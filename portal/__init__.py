@@ -66,8 +66,12 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         API_RATE_LIMIT_READS=600,  # per key per minute
         API_RATE_LIMIT_WRITES=120,  # per key per minute
         API_AUTH_FAILURES_PER_IP_AND_KEY=30,  # per client IP and saved key, per minute
+        # Failed logins (portal/auth/login_limits.py): per account from one client IP, per IP,
+        # and a slowdown of every client once one account has this many failures.
         LOGIN_LIMIT_PER_ACCOUNT="10 per minute",
         LOGIN_LIMIT_PER_IP="30 per minute",
+        LOGIN_ACCOUNT_SLOWDOWN_AFTER="50 per hour",
+        LOGIN_LIMIT_PER_ACCOUNT_UNDER_ATTACK="1 per 15 minutes",
     )
     app.config.from_pyfile("config.py", silent=True)
     # Any setting from the environment, JSON-parsed: PORTAL_API_RATE_LIMIT_READS=1200.

@@ -2,14 +2,15 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from portal.accounts.models import User, password_matches
 from portal.auth.access import mark_fresh_login, start_session_version
 from portal.auth.forms import LoginForm
-from portal.extensions import db, limiter
+from portal.auth.login_limits import limit_login, record_failure, submitted_email
+from portal.extensions import db
 
 bp = Blueprint("auth", __name__)
 
@@ -26,20 +27,8 @@ def index():
     return redirect(url_for("settings.index"))
 
 
-def _login_email() -> str:
-    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
-
-
-def _failed_login(response) -> bool:
-    # Only failed attempts use up the allowance; a person who logs in is never locked out.
-    return response.status_code != 302
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"],
-               deduct_when=_failed_login)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_login_email, deduct_when=_failed_login)
+@limit_login
 def login():
     """Show the login form and log the user in."""
     form = LoginForm()
@@ -54,6 +43,7 @@ def login():
             start_session_version(user)
             mark_fresh_login()
             return redirect(_safe_next(request.args.get("next")) or url_for("auth.index"))
+        record_failure(submitted_email())
         error = WRONG_LOGIN
     elif form.is_submitted():
         # Say what is wrong rather than answering 422 with an unexplained, empty form.

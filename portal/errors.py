@@ -26,6 +26,11 @@ MESSAGES = {
     503: "The service is briefly unavailable. Please try again in a moment.",
 }
 
+# Where the portal's wording differs from the API's.
+PORTAL_MESSAGES = {
+    415: "This form takes form fields only (no JSON, no files). Reload the page and send it "
+         "again.",
+}
 # Where the portal's wording speaks of pages, the API's speaks of resources.
 API_MESSAGES = {
     404: "No such resource: the address is wrong, or what it names does not exist.",
@@ -74,7 +79,7 @@ def _http_error(error: HTTPException):
         # response, so the Allow header comes from the exception's own headers.
         headers = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
         return json_error(status, code_for_status(status), message, headers=headers)
-    return _html_error(status, message)
+    return _html_error(status, PORTAL_MESSAGES.get(status, message))
 
 
 def _unexpected_error(error: Exception):

@@ -12,6 +12,10 @@ CSP = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "object-src 'none'"
 )
+# What a portal form is sent as. Flask-WTF would read a JSON body too, with values of any type,
+# which neither the forms nor the login limiter (keyed on request.form) expect.
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
 # A caller's X-Request-Id is echoed only when it is short and plain, so logs cannot be forged.
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
@@ -19,6 +23,7 @@ _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 def register(app: Flask) -> None:
     app.before_request(assign_request_id)
     app.before_request(_refuse_unreadable_input)
+    app.before_request(_refuse_bodies_forms_do_not_take)
     app.after_request(_add_headers)
     app.context_processor(lambda: {"url_rules": app.view_functions})
 
@@ -45,6 +50,15 @@ def _refuse_unreadable_input() -> None:
         for name, value in values.items(multi=True):
             if "\x00" in name or "\x00" in value:
                 abort(400)
+
+
+def _refuse_bodies_forms_do_not_take() -> None:
+    """415 for a portal write whose body is not form fields (JSON, say) or holds a file part:
+    no portal form takes a file, and every field a form or a limit reads is then text."""
+    if request.method not in WRITES or request.path.startswith(API_PREFIX):
+        return
+    if (request.mimetype and request.mimetype not in FORM_TYPES) or request.files:
+        abort(415)
 
 
 def _add_headers(response):

@@ -1,5 +1,5 @@
-"""Guessing passwords: the time a wrong password takes names no account, and limits slow the
-guesser without locking the owner out."""
+"""Guessing passwords: the time a wrong password takes names no account, limits slow the
+guesser without locking the owner out, and no body type gets around them."""
 
 import pytest
 
@@ -96,6 +96,19 @@ def test_guessing_one_account_from_many_addresses_is_slowed(limited_app):
     # ... other accounts are not slowed, and a client that has not failed still gets in.
     assert [log_in(late, "admin@alpha.example", "wrong") for _ in range(2)] == [422, 422]
     assert log_in(from_ip(limited_app, "198.51.100.7")) == 302
+
+
+def test_a_json_body_neither_checks_a_password_nor_gets_around_the_limit(limited_app, hashes):
+    guesser = from_ip(limited_app, "203.0.113.9")
+    assert [log_in(guesser, password="wrong") for _ in range(4)] == [422, 422, 422, 429]
+    hashes.clear()
+    for password in ("wrong", PASSWORD):
+        response = guesser.post("/login", json={"email": "owner@alpha.example",
+                                                "password": password})
+        assert 400 <= response.status_code < 500 and response.status_code != 422
+        assert "form fields" in response.text
+    assert hashes == []
+    assert guesser.get("/settings").status_code == 302  # not logged in
 
 
 def test_a_wrong_password_for_reveal_hashes_once(client, world, hashes):

@@ -40,6 +40,11 @@ def test_inactive_user_cannot_log_in(client, world, auth, app):
         ("//evil.example/x", "/"),
         ("/\\evil.example", "/"),
         ("javascript:alert(1)", "/"),
+        ("/\r\nX-Injected: 1", "/"),
+        ("/\nX-Injected:1", "/"),
+        ("/settings\t", "/"),
+        ("/caf\u00e9", "/"),
+        ("/a b", "/"),
     ],
 )
 def test_next_only_follows_same_site_paths(client, world, target, expected):
@@ -48,6 +53,7 @@ def test_next_only_follows_same_site_paths(client, world, target, expected):
         data={"email": "admin@alpha.example", "password": PASSWORD},
     )
     assert response.headers["Location"] == expected
+    assert "X-Injected" not in response.headers
 
 
 def test_anonymous_is_sent_to_login_with_next(client, world):

@@ -63,8 +63,10 @@ def logout():
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only same-site paths: off-site (or scheme-relative) next URLs are refused."""
-    if not target:
+    """Only same-site paths: off-site (or scheme-relative) next URLs are refused, and so is
+    anything but printable ASCII (urlsplit drops CR, LF and tabs before it parses, so they
+    must be refused first: they would reach the Location header)."""
+    if not target or not (target.isascii() and target.isprintable()) or " " in target:
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

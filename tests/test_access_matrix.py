@@ -92,6 +92,8 @@ RULES: dict[tuple[str, str], dict] = {
     ("docs.changelog", "GET"): {**everyone(200), MEMBER: 403, SUPPORT: 403},
     ("support.index", "GET"): {**everyone(LOGIN), **dict.fromkeys(PORTAL_USERS, 403),
                                SUPPORT: 200},
+    ("support.search", "POST"): {**everyone(LOGIN), **dict.fromkeys(PORTAL_USERS, 403),
+                                 SUPPORT: 200},
     # --- Settings and Apps, the Public API app, its keys and its request log ---
     ("settings.index", "GET"): firm_page(),
     ("settings.apps", "GET"): firm_page(SETTINGS),

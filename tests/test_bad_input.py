@@ -232,7 +232,7 @@ def test_support_look_ups(app, seed, by, name):
     value = TEXTS[name]
     support = browser(app, seed.support)
     before = counts()
-    response = support.get("/support", query_string={"by": by, "q": value})
+    response = support.post("/support", data={"by": by, "q": value})
     if name == "nul":
         refused(response, before)
         return

@@ -2,8 +2,12 @@
 every look-up lands in the firm's audit log; support staff see no firm page and no API data."""
 
 import pytest
+from sqlalchemy import func, select
 
+from portal import create_app
+from portal.accounts.models import User
 from portal.api.views import PUBLIC_ENDPOINTS
+from portal.audit.models import AuditEvent
 from portal.audit.service import record_event
 from portal.extensions import db
 from tests.api_helpers import basic, key_headers, make_pair
@@ -35,7 +39,19 @@ def failed_request(client, pair) -> str:
 
 
 def look_up(client, by: str, query: str):
-    return client.get(SUPPORT, query_string={"by": by, "q": query})
+    return client.post(SUPPORT, data={"by": by, "q": query})
+
+
+def support_views() -> int:
+    """How many support.viewed rows the audit log holds."""
+    query = select(func.count()).where(AuditEvent.action == "support.viewed")
+    return db.session.execute(query).scalar_one()
+
+
+def look_up_button(by: str, query: str) -> str:
+    """The form of a one-click look-up (a POST: a link could be followed from anywhere)."""
+    return (f'<input type="hidden" name="by" value="{by}"><input type="hidden" name="q" '
+            f'value="{query}">')
 
 
 def test_support_lands_on_the_console_after_login(client, auth, support):
@@ -86,7 +102,7 @@ def test_support_looks_up_a_key_and_a_firm(client, auth, world, support, pair):
     assert "No saved API key" in look_up(client, "key", "Q" * 32).text
     assert "Alpha Accounting" in text_of(look_up(client, "firm", "alpha accounting").text)
     partial = look_up(client, "firm", "acc").text
-    assert 'href="/support?by=firm&amp;q=Alpha+Accounting"' in partial
+    assert look_up_button("firm", "Alpha Accounting") in partial
     assert "Beta Books" not in partial
     assert "No firm has a name like this." in look_up(client, "firm", "Gamma").text
 
@@ -99,9 +115,8 @@ def test_a_query_of_another_kind_gets_a_link_to_the_right_look_up(client, auth, 
     auth.login(SUPPORT_EMAIL)
     page = look_up(client, "request", pair.key.api_key).text
     assert "This looks like an API key" in text_of(page)
-    link = f'href="/support?by=key&amp;q={pair.key.api_key}"'
-    assert link in page
-    assert "Software Name" in text_of(client.get(f"/support?by=key&q={pair.key.api_key}").text)
+    assert look_up_button("key", pair.key.api_key) in page
+    assert "Software Name" in text_of(look_up(client, "key", pair.key.api_key).text)
     assert "This looks like a request id" in text_of(look_up(client, "key", request_id).text)
     assert "This looks like a firm name" in text_of(look_up(client, "request", "Gamma").text)
     # Found, or asked the right way: no suggestion.
@@ -180,6 +195,32 @@ def test_anonymous_visitors_are_sent_to_login(client, world):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_the_console_is_read_only(client, auth, support):
+def test_a_look_up_link_followed_from_elsewhere_shows_and_writes_nothing(
+        client, auth, world, support, pair):
+    """A page on another site that sends support staff to /support?by=firm&q=... gets the
+    form filled in: no firm's data, no audit row. Looking up is a POST with the CSRF token."""
     auth.login(SUPPORT_EMAIL)
-    assert client.post(SUPPORT).status_code == 405
+    page = client.get(SUPPORT, query_string={"by": "firm", "q": "Alpha Accounting"},
+                      headers={"Referer": "https://elsewhere.example/"})
+    assert page.status_code == 200 and 'value="Alpha Accounting"' in page.text
+    assert "Software Name" not in page.text
+    assert support_views() == 0
+    assert look_up(client, "firm", "Alpha Accounting").status_code == 200
+    assert support_views() == 1  # the form's POST does look up
+
+
+def test_a_look_up_needs_the_csrf_token(app_config, world):
+    app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    client = app.test_client()
+    with app.app_context():
+        make_user(None, SUPPORT_EMAIL, support=True)
+        db.session.commit()
+        with client.session_transaction() as session:
+            user = db.session.execute(select(User).filter_by(email=SUPPORT_EMAIL)).scalar_one()
+            session.update({"_user_id": user.id, "_fresh": True,
+                            "session_version": user.session_version})
+        refused = client.post(SUPPORT, data={"by": "firm", "q": "Alpha Accounting"})
+        assert refused.status_code == 400 and "Alpha" not in refused.text
+        assert support_views() == 0
+        db.session.remove()
+        db.engine.dispose()

@@ -31,13 +31,27 @@ def support_required(view):
 @bp.get("")
 @support_required
 def index():
-    """The look-up form and, for a query, what it found; each firm shown is audit-logged."""
-    by = request.args.get("by", "request")
-    by = by if by in LOOKUPS else "request"
-    query = request.args.get("q", "").strip()[:QUERY_MAX]
+    """The look-up form, filled in from the address: a link (from another site, say) shows
+    nothing of a firm and writes nothing; only the form's POST looks up."""
+    by, query = _look_up_args(request.args)
+    return render_template("support/index.html", by=by, query=query, result=None,
+                           lookups=LOOKUPS, audit_labels=ACTION_LABELS)
+
+
+@bp.post("")
+@support_required
+def search():
+    """What a look-up found; each firm shown goes into that firm's audit log (a POST, so the
+    CSRF token proves support staff asked for it here)."""
+    by, query = _look_up_args(request.form)
     result = look_up(by, query) if query else None
     if result is not None and result.dossiers:
         record_lookups(result, current_user)
         db.session.commit()
     return render_template("support/index.html", by=by, query=query, result=result,
                            lookups=LOOKUPS, audit_labels=ACTION_LABELS)
+
+
+def _look_up_args(values) -> tuple[str, str]:
+    by = values.get("by", "request")
+    return (by if by in LOOKUPS else "request"), values.get("q", "").strip()[:QUERY_MAX]

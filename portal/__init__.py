@@ -13,6 +13,7 @@ from portal.keyring import init_keyring, init_secret_key
 from portal.public_api.retirement import install_retirement_sweeper
 from portal.request_body import SizedBody
 from portal.sessions import PortalSessionInterface
+from portal.sqlite_files import keep_sqlite_files_private
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,6 +109,7 @@ def _engine_options(app: Flask) -> dict:
 
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
+    keep_sqlite_files_private(app)  # before anything connects
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)

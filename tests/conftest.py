@@ -2,6 +2,7 @@
 
 import contextvars
 import os
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -11,8 +12,9 @@ from sqlalchemy import create_engine, make_url, text
 from werkzeug.security import generate_password_hash
 
 from portal import create_app
-from portal.accounts.models import Firm, User
+from portal.accounts.models import Firm, User, UserSession
 from portal.extensions import db
+from portal.ids import new_id
 
 PASSWORD = "correct horse battery"
 # Hashing is deliberately slow; hash once for the whole run.
@@ -146,6 +148,16 @@ def world(app) -> World:
     )
     db.session.commit()
     return result
+
+
+def session_of(user: User, *, fresh: bool = True) -> dict:
+    """What logging in leaves in the session (without the slow password hash): the user, a
+    server-side session row, the password's version and, if `fresh`, a recent login."""
+    record = UserSession(id=new_id("ses"), user_id=user.id)
+    db.session.add(record)
+    db.session.commit()
+    return {"_user_id": user.id, "_fresh": True, "session_id": record.id,
+            "session_version": user.session_version, "auth_at": int(time.time()) if fresh else 0}
 
 
 class AuthActions:

@@ -26,7 +26,7 @@ from tests.api_helpers import (
     new_contact,
     pair_headers,
 )
-from tests.conftest import make_user
+from tests.conftest import make_user, session_of
 
 ANON, MEMBER, ADMIN, OWNER = "anonymous", "member", "admin", "owner"
 SUPPORT, OTHER_ADMIN, OTHER_KEY, OWN_KEY = "support", "other firm's admin", "other key", "own key"
@@ -232,9 +232,7 @@ def open_as(app, seed, identity: str, method: str, url: str, endpoint: str):
         with client.session_transaction() as session:
             # What login_user() leaves in the session; a recent login, so Reveal needs no
             # password prompt.
-            session.update({"_user_id": user.id, "_fresh": True,
-                            "session_version": user.session_version,
-                            "auth_at": int(time.time())})
+            session.update(session_of(user))
     elif identity in seed.keys:
         headers = seed.keys[identity]
     kwargs = {"json": {}} if endpoint.startswith("api.") and method == "POST" else {}

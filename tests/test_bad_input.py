@@ -9,7 +9,6 @@ One app and database serve the module; refused requests must leave every table a
 
 import json
 import re
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -25,7 +24,7 @@ from tests.api_helpers import (
     new_client,
     new_contact,
 )
-from tests.conftest import make_user
+from tests.conftest import make_user, session_of
 
 TEN_MB = "x" * (10 * 1024 * 1024)
 HTML = '<script>alert(1)</script><img src=x onerror="alert(2)">'
@@ -89,9 +88,7 @@ def browser(app, user, *, fresh=True):
     """A test client logged in as `user` (without the slow password hash)."""
     client = app.test_client()
     with client.session_transaction() as session:
-        session.update({"_user_id": user.id, "_fresh": True,
-                        "session_version": user.session_version,
-                        "auth_at": int(time.time()) if fresh else 0})
+        session.update(session_of(user, fresh=fresh))
     return client
 
 

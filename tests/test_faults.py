@@ -11,7 +11,6 @@ import json
 import logging
 import socket
 import sqlite3
-import time
 from contextlib import contextmanager
 
 import pytest
@@ -25,7 +24,7 @@ from portal.crm import service as crm
 from portal.extensions import db
 from portal.public_api import views as public_api_views
 from tests.api_helpers import API, make_pair, new_client, pair_headers, row_counts
-from tests.conftest import IsolatedClient, make_user
+from tests.conftest import IsolatedClient, make_user, session_of
 
 CLIENT = {"name": "Northwind", "client_initials": "NW", "address_country_code": "EE"}
 PAGE = "/settings/apps/public-api"
@@ -100,8 +99,7 @@ def assert_page_unavailable(response) -> None:
 
 def log_in_as(client, user) -> None:
     with client.session_transaction() as session:
-        session.update({"_user_id": user.id, "_fresh": True, "auth_at": int(time.time()),
-                        "session_version": user.session_version})
+        session.update(session_of(user))
 
 
 def post_client(client, headers, body=None, **extra):

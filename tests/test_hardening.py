@@ -3,7 +3,6 @@ secret shows, HSTS only over HTTPS, a new session at login, logout, and a passwo
 logs out every other session."""
 
 import re
-import time
 from html.parser import HTMLParser
 
 import pytest
@@ -15,7 +14,7 @@ from portal.accounts.models import User
 from portal.crm import service as crm
 from portal.extensions import db
 from tests.api_helpers import basic, make_pair, new_client, new_contact
-from tests.conftest import PASSWORD, IsolatedClient, make_user
+from tests.conftest import PASSWORD, IsolatedClient, make_user, session_of
 from tests.helpers import HX, generate_and_save
 
 PAGE = "/settings/apps/public-api"
@@ -94,10 +93,7 @@ def fetch(client, url: str, headers=None):
 def log_in_as(client, user: User, *, fresh: bool = True) -> None:
     """Log in without the form (hashing per request is slow); as login_user() would."""
     with client.session_transaction() as session:
-        session["_user_id"] = user.id
-        session["_fresh"] = True
-        session["session_version"] = user.session_version
-        session["auth_at"] = int(time.time()) if fresh else 0
+        session.update(session_of(user, fresh=fresh))
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from wtforms.fields.core import UnboundField
 from portal import create_app
 from portal.crm import service as crm
 from portal.extensions import db
-from tests.conftest import IsolatedClient, make_user
+from tests.conftest import IsolatedClient, make_user, session_of
 from tests.helpers import generate_and_save
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,8 +91,7 @@ def _log_in(app, client, user) -> str:
     """A session for `user` with a CSRF token, as login and a form page would make them."""
     raw = secrets.token_hex(20)
     with client.session_transaction() as session:
-        session.update({"_user_id": user.id, "_fresh": True, "auth_at": 0,
-                        "session_version": user.session_version, "csrf_token": raw})
+        session.update(session_of(user, fresh=False), csrf_token=raw)
     return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
 
 

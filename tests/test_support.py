@@ -11,7 +11,7 @@ from portal.audit.models import AuditEvent
 from portal.audit.service import record_event
 from portal.extensions import db
 from tests.api_helpers import basic, key_headers, make_pair
-from tests.conftest import make_user
+from tests.conftest import make_user, session_of
 from tests.diagnostics_helpers import PING, row_with, text_of, wrong
 
 SUPPORT = "/support"
@@ -217,8 +217,7 @@ def test_a_look_up_needs_the_csrf_token(app_config, world):
         db.session.commit()
         with client.session_transaction() as session:
             user = db.session.execute(select(User).filter_by(email=SUPPORT_EMAIL)).scalar_one()
-            session.update({"_user_id": user.id, "_fresh": True,
-                            "session_version": user.session_version})
+            session.update(session_of(user))
         refused = client.post(SUPPORT, data={"by": "firm", "q": "Alpha Accounting"})
         assert refused.status_code == 400 and "Alpha" not in refused.text
         assert support_views() == 0

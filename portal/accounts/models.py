@@ -82,6 +82,17 @@ class User(UserMixin, db.Model):
         return "active" if self.is_active_member else "inactive"
 
 
+class UserSession(db.Model):
+    """A portal login, named in its session cookie: logout deletes it, so a copy of the cookie
+    (signed, so otherwise valid until it expires) stops working with it."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("ses"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 @functools.cache
 def _dummy_password_hash() -> str:
     return generate_password_hash(secrets.token_urlsafe(16))

@@ -5,22 +5,49 @@ from functools import wraps
 
 from flask import abort, current_app, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from portal.accounts.models import User
+from portal.accounts.models import User, UserSession
 from portal.extensions import db, limiter, login_manager
 from portal.htmx import is_htmx
+from portal.ids import new_id, utcnow
 
 SESSION_VERSION = "session_version"
+SESSION_ID = "session_id"
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """The session's user, unless the password changed since this session logged in."""
-    user = db.session.get(User, user_id)
+    """The session's user, while its server-side session lives (logout ends it) and the
+    password has not changed since it logged in."""
+    oldest = utcnow() - current_app.permanent_session_lifetime
+    user = db.session.execute(
+        select(User).join(UserSession, UserSession.user_id == User.id).where(
+            User.id == user_id, UserSession.id == session.get(SESSION_ID, ""),
+            UserSession.created_at > oldest)
+    ).scalar_one_or_none()
     if user is None or session.get(SESSION_VERSION, 0) != user.session_version:
         return None
     return user
+
+
+def start_session(user: User) -> None:
+    """A new server-side session for this login, named in the cookie; the user's sessions
+    older than a cookie may live are dropped."""
+    oldest = utcnow() - current_app.permanent_session_lifetime
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id,
+                                                 UserSession.created_at <= oldest))
+    record = UserSession(id=new_id("ses"), user_id=user.id)
+    db.session.add(record)
+    session[SESSION_ID] = record.id
+    start_session_version(user)
+
+
+def end_sessions(user: User, *, keep_current: bool = False) -> None:
+    """Delete this session (logout), or every other session of the user (a new password)."""
+    current = UserSession.id == session.get(SESSION_ID, "")
+    db.session.execute(delete(UserSession).where(
+        UserSession.user_id == user.id, ~current if keep_current else current))
 
 
 def start_session_version(user: User) -> None:

@@ -3,7 +3,12 @@
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from portal.auth.access import limit_own_password_guesses, mark_fresh_login, start_session_version
+from portal.auth.access import (
+    end_sessions,
+    limit_own_password_guesses,
+    mark_fresh_login,
+    start_session_version,
+)
 from portal.auth.forms import ChangePasswordForm
 from portal.auth.views import bp
 from portal.extensions import db
@@ -24,8 +29,9 @@ def change_password():
     if form.validate_on_submit():
         if current_user.check_password(form.current_password.data):
             current_user.set_password(form.new_password.data)
-            # Sessions that logged in before carry the old version: the user loader drops them.
+            # Every other session ends: their rows go, and they carry the old version.
             current_user.session_version += 1
+            end_sessions(current_user, keep_current=True)
             db.session.commit()
             start_session_version(current_user)
             mark_fresh_login()

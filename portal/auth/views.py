@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from portal.accounts.models import User, password_matches
-from portal.auth.access import mark_fresh_login, start_session_version
+from portal.auth.access import end_sessions, mark_fresh_login, start_session
 from portal.auth.forms import LoginForm
 from portal.auth.login_limits import limit_login, record_failure, submitted_email
 from portal.extensions import db
@@ -40,7 +40,8 @@ def login():
             # A fresh session at login: nothing from before (fixation) survives.
             session.clear()
             login_user(user)
-            start_session_version(user)
+            start_session(user)
+            db.session.commit()
             mark_fresh_login()
             return redirect(_safe_next(request.args.get("next")) or url_for("auth.index"))
         record_failure(submitted_email())
@@ -56,7 +57,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Log out and forget the whole session."""
+    """Log out: end the server-side session (every copy of the cookie) and forget it."""
+    end_sessions(current_user)
+    db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

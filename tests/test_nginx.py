@@ -1,7 +1,7 @@
 """The production shape the README recommends (`make serve`: gunicorn's sync workers behind
-nginx, scripts/serve): 200 connections opened and left idle do not stop a normal request, which
-answers within a second; refusals stay JSON; the app sees each client's own address. Loopback
-only; each wait is bounded."""
+nginx, scripts/serve): 200 connections left idle, or stalled in their headers or body, do not
+stop a normal request, which answers within a second; refusals stay JSON; the app sees each
+client's own address. Loopback only; each wait is bounded."""
 
 import http.client
 import json
@@ -29,12 +29,19 @@ def timed_get(url: str, headers: dict) -> tuple[int, float]:
     return status, time.monotonic() - started
 
 
-def test_idle_connections_do_not_hold_the_workers(served, world):
+def test_slow_and_idle_clients_do_not_hold_the_workers(served, world):
+    """Slow clients of each kind: one that sends nothing, one that stops in its headers, one
+    that stops in its body."""
     headers = pair_headers(make_pair(world.firm, world.admin))
+    stalled = [b"", b"GET /healthz HTTP/1.1\r\nHost: loc",
+               b"POST /api/v1/clients HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n"
+               b"Content-Type: application/json\r\n\r\n{"]
     idle = [socket.create_connection(("127.0.0.1", served.port), timeout=5)
             for _ in range(IDLE_CONNECTIONS)]
     try:
-        time.sleep(0.2)  # every connection accepted and waiting for its request
+        for index, sock in enumerate(idle):
+            sock.sendall(stalled[index % len(stalled)])
+        time.sleep(0.2)  # every connection accepted and waiting for the rest of its request
         for path, request_headers in (("/healthz", {}), (f"{API}/ping", headers)):
             status, took = timed_get(served.base_url + path, request_headers)
             assert status == 200 and took < 1.0, (path, status, took)

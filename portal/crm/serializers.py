@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal.accounts.models import User
 from portal.crm.models import Client, ClientField, ClientGroup, Contact, client_group_members
@@ -41,22 +41,27 @@ def client_to_out(client: Client) -> dict:
     return clients_to_out([client])[0]
 
 
+_MEMBER = client_group_members.c
+# Built once: the list's busiest statements only bind the page's client ids.
+_GROUP_IDS = (
+    select(_MEMBER.client_id, ClientGroup.id)
+    .join(ClientGroup, ClientGroup.id == _MEMBER.group_id)
+    .where(_MEMBER.client_id.in_(bindparam("ids", expanding=True)))
+    .order_by(ClientGroup.name, ClientGroup.id)
+)
+_CONTACT_IDS = (
+    select(Contact.client_id, Contact.id)
+    .where(Contact.client_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Contact.created_at, Contact.id)
+)
+
+
 def _linked_ids(client_ids: list[str]) -> tuple[dict, dict]:
     """Each client's group ids (by group name) and contact ids (oldest first)."""
     groups, contacts = defaultdict(list), defaultdict(list)
-    member = client_group_members.c
-    in_groups = (
-        select(member.client_id, ClientGroup.id)
-        .join(ClientGroup, ClientGroup.id == member.group_id)
-        .where(member.client_id.in_(client_ids)).order_by(ClientGroup.name, ClientGroup.id)
-    )
-    for client_id, group_id in db.session.execute(in_groups):
+    for client_id, group_id in db.session.execute(_GROUP_IDS, {"ids": client_ids}):
         groups[client_id].append(group_id)
-    of_clients = (
-        select(Contact.client_id, Contact.id).where(Contact.client_id.in_(client_ids))
-        .order_by(Contact.created_at, Contact.id)
-    )
-    for client_id, contact_id in db.session.execute(of_clients):
+    for client_id, contact_id in db.session.execute(_CONTACT_IDS, {"ids": client_ids}):
         contacts[client_id].append(contact_id)
     return groups, contacts
 

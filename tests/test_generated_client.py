@@ -151,7 +151,12 @@ def test_errors_are_typed_results(sdk, server, authed, seed):
         assert result.error.code is code
         assert result.error.doc_url.endswith(f"/docs/api/errors#{code.value}")
 
-    wrong = sdk.AuthenticatedClient(base_url=f"{server}/api/v1", token="not-a-token")
+    forged = sdk.AuthenticatedClient(base_url=f"{server}/api/v1", token="not-a-token")
+    error_of(api(sdk, "authentication.ping").sync(client=forged), ErrorCode.TOKEN_INVALID)
+    secret = seed.pair.secret
+    wrong = sdk.Client(base_url=f"{server}/api/v1", headers={
+        "X-API-Key": seed.pair.key.api_key,
+        "X-API-Secret": ("x" if secret[0] != "x" else "y") + secret[1:]})
     error_of(api(sdk, "authentication.ping").sync(client=wrong), ErrorCode.UNAUTHENTICATED)
     error_of(api(sdk, "clients.get_client").sync("cli_00000000000000000000", client=authed),
              ErrorCode.NOT_FOUND)

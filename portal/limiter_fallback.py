@@ -66,10 +66,11 @@ class FallbackCounters:
 
 def counters() -> FallbackCounters:
     """This app's counters, made on first use."""
-    extensions = current_app.extensions
-    if "rate_counters" not in extensions:
-        extensions.setdefault("rate_counters", FallbackCounters())
-    return extensions["rate_counters"]
+    counters_ = current_app.extensions.get("rate_counters")
+    if counters_ is None:
+        # setdefault: two threads' first requests share whichever was stored first.
+        counters_ = current_app.extensions.setdefault("rate_counters", FallbackCounters())
+    return counters_
 
 
 def storage_healthy() -> bool:

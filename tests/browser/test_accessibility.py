@@ -17,8 +17,8 @@ SUPPORT_EMAIL = "support@uku.example"
 ADMIN_PAGES = (
     "/settings", "/settings/apps/public-api", "/settings/apps/public-api/log", "/clients",
     "/settings/client-groups", "/settings/client-fields", "/settings/audit-log",
-    "/account/password",
-)  # /docs/api joins this list when the docs page's rework (#19 item 6) lands
+    "/account/password", "/docs/api", "/docs/api/errors", "/docs/api/changelog",
+)
 VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
 
 

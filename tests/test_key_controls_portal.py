@@ -1,6 +1,7 @@
 """Key controls on the Public API page: scope, expiry, IP allow-list and roll, htmx and no-JS."""
 
 import html
+import json
 import re
 from datetime import timedelta
 
@@ -195,6 +196,9 @@ def test_roll_shows_the_new_pair_once_and_marks_both_rows(client, admin_client, 
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     assert ("<html" in response.text) is (not headers)
+    if headers:  # the key table and usage refresh on the event; the result is announced
+        assert json.loads(response.headers["HX-Trigger"]) == {
+            "keys-changed": True, "announce": f"Key “{old.name}” rolled"}
     new_secret = re.search(r'id="rolled-api-secret">([A-Za-z0-9]+)<', response.text).group(1)
     new = db.session.execute(select(ApiKey).where(ApiKey.id != old.id)).scalar_one()
     assert new.name == old.name and new.api_key in response.text

@@ -113,3 +113,22 @@ def started_gunicorn(request, app_config: dict, tmp_path: Path, **options) -> Gu
     request.addfinalizer(server.stop)
     server.wait_until_up()
     return server
+
+
+def timed_get(url: str, headers: dict) -> tuple[int, float]:
+    started = time.monotonic()
+    status, _ = get(url, headers)
+    return status, time.monotonic() - started
+
+
+def latency_bound(url: str, headers: dict, queued: int = 0) -> float:
+    """How long a GET of `url` may take while `queued` other requests are answered first: 1 s,
+    or, on a machine too loaded for that, (queued + 2) times the slowest of 4 warm-up GETs
+    (which also connect every worker to the database). A request held up by another one's
+    work, or by a slow client, takes longer still."""
+    times = []
+    for _ in range(4):
+        status, took = timed_get(url, headers)
+        assert status == 200
+        times.append(took)
+    return max(1.0, (queued + 2) * max(times))

@@ -68,21 +68,7 @@ def _linked_ids(client_ids: list[str]) -> tuple[dict, dict]:
 
 def contact_to_out(contact: Contact) -> dict:
     """A contact as JSON-ready data; birthday as YYYY-MM-DD."""
-    return ContactOut(
-        id=contact.id,
-        client_id=contact.client_id,
-        name=contact.name,
-        surname=contact.surname,
-        email=contact.email,
-        mobile_phone=contact.mobile_phone,
-        work_phone=contact.work_phone,
-        job_title=contact.job_title,
-        birthday=contact.birthday,
-        is_primary=contact.is_primary,
-        ext_contact_id=contact.ext_contact_id,
-        created_at=contact.created_at,
-        updated_at=contact.updated_at,
-    ).model_dump(mode="json")
+    return ContactOut.model_validate(contact, from_attributes=True).model_dump(mode="json")
 
 
 def member_to_out(user: User) -> dict:

@@ -82,5 +82,17 @@ def test_admin_reads_why_a_request_failed_and_fixes_it(live_server, page: Page, 
     expect(chart).to_be_visible()
     expect(usage.locator(".chart-ok")).to_have_count(2)  # today's bar and the legend swatch
     expect(usage.locator(".chart-failed")).to_have_count(2)
+    _chart_is_full_width_with_a_labelled_readable_axis(usage)
     shoot(page, "diagnostics-usage")
     assert page_errors == []
+
+
+def _chart_is_full_width_with_a_labelled_readable_axis(usage):
+    """The plot spans the usage card, has a titled y-axis, and no label is under 12 px."""
+    card_width = usage.bounding_box()["width"]
+    assert usage.locator("svg.chart").bounding_box()["width"] >= 0.85 * card_width
+    expect(usage.locator(".chart-y-title")).to_have_text("Requests per day")
+    expect(usage.locator(".chart-y span").first).to_have_text("2")  # busiest day: 1 + 1
+    labels = usage.locator(".chart-y span, .chart-x span, .chart-legend span, .chart-y-title")
+    sizes = labels.evaluate_all("els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
+    assert sizes and min(sizes) >= 12, sizes

@@ -168,7 +168,7 @@ def test_concurrent_primary_contact_is_refused_by_the_database(world, monkeypatc
     service.create_contact(world.firm.id, contact_payload(client.id, is_primary=True))
     db.session.commit()
     # As if another request's primary was committed between our check and our insert.
-    monkeypatch.setattr(service, "_has_primary", lambda client_id: False)
+    monkeypatch.setattr(service, "has_primary", lambda client_id: False)
     with pytest.raises(CrmValidationError) as caught:
         service.create_contact(world.firm.id, contact_payload(client.id, is_primary=True))
     assert [d["field"] for d in caught.value.details] == ["is_primary"]

@@ -51,7 +51,7 @@ def create_client(firm_id: str, payload: ClientCreate) -> Client:
     """Add a client of the firm; raises CrmValidationError (nothing added) when the firm's
     rules refuse it."""
     fields, details = clean_field_values(client_field_rules(firm_id), payload.fields)
-    groups, group_details = _firm_groups(firm_id, payload.group_ids)
+    groups, group_details = firm_groups(firm_id, payload.group_ids)
     details += group_details
     if details:
         raise CrmValidationError(details)
@@ -74,7 +74,7 @@ def client_rule_problems(firm_id: str, parts: dict) -> list[dict]:
     if "fields" in parts:
         details += clean_field_values(client_field_rules(firm_id), parts["fields"])[1]
     if "group_ids" in parts:
-        details += _firm_groups(firm_id, parts["group_ids"])[1]
+        details += firm_groups(firm_id, parts["group_ids"])[1]
     return details
 
 
@@ -91,12 +91,12 @@ def _contact_client(firm_id: str, client_id: str,
     client = get_client(firm_id, client_id)
     if client is None:
         return None, [detail("client_id", "There is no client with this id.")]
-    if is_primary and _has_primary(client.id):
+    if is_primary and has_primary(client.id):
         return client, [detail("is_primary", PRIMARY_TAKEN)]
     return client, []
 
 
-def _firm_groups(firm_id: str, group_ids: list[str]) -> tuple[list[ClientGroup], list[dict]]:
+def firm_groups(firm_id: str, group_ids: list[str]) -> tuple[list[ClientGroup], list[dict]]:
     """The firm's groups for these ids; another firm's group is as unknown as a made-up id."""
     wanted = list(dict.fromkeys(group_ids))
     if not wanted:
@@ -126,6 +126,7 @@ def create_contact(firm_id: str, payload: ContactCreate) -> Contact:
     return contact
 
 
-def _has_primary(client_id: str) -> bool:
+def has_primary(client_id: str) -> bool:
+    """Whether the client already has a primary contact (the unique index has the last word)."""
     query = select(Contact.id).where(Contact.client_id == client_id, Contact.is_primary)
     return db.session.execute(query).first() is not None

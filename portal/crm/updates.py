@@ -8,7 +8,7 @@ from portal.crm.custom_fields import clean_field_values
 from portal.crm.errors import CrmValidationError, detail, flush_or_refuse
 from portal.crm.models import Client, Contact
 from portal.crm.queries import client_field_rules, get_client
-from portal.crm.service import PRIMARY_TAKEN, _firm_groups, _has_primary
+from portal.crm.service import PRIMARY_TAKEN, firm_groups, has_primary
 from portal.ids import utcnow
 
 
@@ -21,7 +21,7 @@ def patch_client(firm_id: str, client: Client, patch: BaseModel, actor) -> bool:
         merged = {**(client.fields or {}), **changes["fields"]}
         changes["fields"], details = clean_field_values(client_field_rules(firm_id), merged)
     if "group_ids" in changes:
-        groups, group_details = _firm_groups(firm_id, changes.pop("group_ids"))
+        groups, group_details = firm_groups(firm_id, changes.pop("group_ids"))
         details += group_details
         if [g.id for g in client.groups] != [g.id for g in groups]:
             changes["groups"] = groups
@@ -40,7 +40,7 @@ def patch_contact(firm_id: str, contact: Contact, patch: BaseModel, actor) -> bo
         raise CrmValidationError([detail("client_id", "There is no client with this id.")])
     becomes_primary = changes.get("is_primary", contact.is_primary)
     moved = client_id != contact.client_id or not contact.is_primary
-    if becomes_primary and moved and _has_primary(client_id):
+    if becomes_primary and moved and has_primary(client_id):
         raise CrmValidationError([detail("is_primary", PRIMARY_TAKEN)])
     if client_id != contact.client_id:
         # Both clients' contact lists change, so updated_since finds them.

@@ -10,6 +10,7 @@ from portal.config_checks import configure_deployment
 from portal.database import configure_connections
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 from portal.keyring import init_keyring, init_secret_key
+from portal.public_api.key_cache import install_key_cache
 from portal.public_api.retirement import install_retirement_sweeper
 from portal.request_body import SizedBody
 from portal.sessions import PortalSessionInterface
@@ -67,6 +68,7 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         API_RATE_LIMIT_READS=600,  # per key per minute
         API_RATE_LIMIT_WRITES=120,  # per key per minute
         API_AUTH_FAILURES_PER_IP_AND_KEY=30,  # per client IP and saved key, per minute
+        API_KEY_CACHE=True,  # SQLite: key rows kept while nothing is committed (key_cache.py)
         # Failed logins (portal/auth/login_limits.py): per account from one client IP, per IP,
         # and a slowdown of every client once one account has this many failures.
         LOGIN_LIMIT_PER_ACCOUNT="10 per minute",
@@ -115,6 +117,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     configure_connections(app)
+    install_key_cache(app)
     install_retirement_sweeper(app)
     init_keyring(app)
 

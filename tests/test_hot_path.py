@@ -1,5 +1,5 @@
-"""The API's hot path: revocation is immediate, lists say exactly what the single-object
-endpoints say, and the rate-limit storage."""
+"""The API's hot path: revocation is immediate (with SQLite's key cache too), lists say exactly
+what the single-object endpoints say, and the rate-limit storage."""
 
 import dataclasses
 import sqlite3
@@ -9,15 +9,38 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
+from portal import create_app
 from portal.crm import service as crm
 from portal.crm.schemas import ClientOut
 from portal.extensions import db
 from portal.limiter_storage import SWEEP_EVERY, LazyMemoryStorage
-from portal.public_api import service
+from portal.public_api import key_cache, service
 from portal.public_api.models import ApiKey
-from tests.api_helpers import API, make_pair, new_client, new_contact, pair_headers
+from tests.api_helpers import (
+    API,
+    bearer,
+    key_headers,
+    make_pair,
+    new_client,
+    new_contact,
+    pair_headers,
+)
 
 PING = f"{API}/ping"
+PAGE = "/settings/apps/public-api"
+# After a commit, each pooled connection reads the key once before it remembers it.
+WARM_UP = 5
+
+
+@pytest.fixture
+def app_config(app_config, request, monkeypatch):
+    """Traffic counts are written every 30 s, not after each request as elsewhere in the tests:
+    a commit after every request would make every request read its key again. A test may add
+    settings (indirect parametrization) and PORTAL_ environment variables ("env")."""
+    extra = dict(getattr(request, "param", {}))
+    for name, value in extra.pop("env", {}).items():
+        monkeypatch.setenv(name, value)
+    return {**app_config, "DIAGNOSTICS_FLUSH_SECONDS": 30, **extra}
 
 
 @pytest.fixture(autouse=True)
@@ -65,36 +88,116 @@ def commit_elsewhere(app, sql: str, params=()) -> None:
     connection.close()
 
 
-def test_a_ping_reads_its_key_once(client, pair):
+def needs_the_cache(app) -> None:
+    if not sqlite_path(app):
+        pytest.skip("SQLite only: other backends read the key on every request")
+
+
+def warm_up(client, headers) -> None:
+    for _ in range(WARM_UP):
+        assert client.get(PING, headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("form", ["basic", "bearer"])
+def test_a_key_nothing_changed_is_not_read_again(app, client, pair, form):
+    needs_the_cache(app)
+    headers = pair_headers(pair) if form == "basic" else bearer(
+        client, pair.key.api_key, pair.secret)
+    warm_up(client, headers)
+    with statements() as sent:
+        for _ in range(WARM_UP):
+            assert client.get(PING, headers=headers).status_code == 200
+    assert key_reads(sent) == []
+
+
+@pytest.mark.parametrize("app_config", [
+    {"API_KEY_CACHE": False}, {"env": {"PORTAL_API_KEY_CACHE": "0"}}], indirect=True)
+def test_without_the_cache_every_ping_reads_its_key(client, pair):
     headers = pair_headers(pair)
-    assert client.get(PING, headers=headers).status_code == 200
+    warm_up(client, headers)
+    for _ in range(3):
+        with statements() as sent:
+            assert client.get(PING, headers=headers).status_code == 200
+        assert len(key_reads(sent)) == 1
+
+
+def test_a_probe_that_fails_falls_back_to_reading_the_key(app, client, pair, monkeypatch):
+    needs_the_cache(app)
+    headers = pair_headers(pair)
+    warm_up(client, headers)
+    monkeypatch.setattr(key_cache, "DATA_VERSION", "PRAGMA no_such_table.data_version")
     with statements() as sent:
         assert client.get(PING, headers=headers).status_code == 200
     assert len(key_reads(sent)) == 1
 
 
-def test_a_commit_by_another_process_makes_the_next_request_read_the_key(app, client, pair):
-    if not sqlite_path(app):
-        pytest.skip("SQLite only: commits through a sqlite3 connection of its own")
+def test_an_unknown_key_is_not_remembered(app, client, pair):
+    needs_the_cache(app)
+    unknown = key_headers("Q" * 32, pair.secret)
+    warm_up(client, pair_headers(pair))
+    with statements() as sent:
+        for _ in range(WARM_UP):
+            assert client.get(PING, headers=unknown).status_code == 401
+    # Authentication's read (the failure's log entry looks the key up on its own).
+    assert len([s for s in sent if "FROM api_keys JOIN firms" in s]) == WARM_UP
+
+
+def test_a_fresh_app_holds_no_pooled_connection(app_config):
+    """gunicorn forks its workers before they load the app; even with --preload, a child gets
+    no connection (and so no remembered key rows) from its parent."""
+    fresh = create_app(app_config)
+    with fresh.app_context():
+        assert db.engine.pool.checkedin() == 0 and db.engine.pool.checkedout() == 0
+
+
+# Changed through the portal: a commit on a pooled connection, whose own data_version does not
+# change. Every pooled connection has the key remembered, and each is used by one of the
+# requests after the change.
+PORTAL_CHANGES = {
+    "deleted": (lambda key: (f"{PAGE}/keys/{key.id}/delete", {}), "get", 401),
+    "deactivated": (lambda key: (f"{PAGE}/deactivate", {}), "get", 401),
+    "allow-list": (lambda key: (f"{PAGE}/keys/{key.id}/settings", {
+        "scope": "read_write", "expires_on": "", "ip_allowlist": "203.0.113.7"}), "get", 403),
+    "read scope": (lambda key: (f"{PAGE}/keys/{key.id}/settings", {
+        "scope": "read", "expires_on": "", "ip_allowlist": ""}), "post", 403),
+}
+
+
+@pytest.mark.parametrize("change", PORTAL_CHANGES)
+def test_a_change_in_the_portal_is_seen_by_every_next_request(admin_client, pair, change):
+    form, method, refused = PORTAL_CHANGES[change]
     headers = pair_headers(pair)
-    assert client.get(PING, headers=headers).status_code == 200
+    call = {"get": lambda: admin_client.get(PING, headers=headers),
+            "post": lambda: admin_client.post(f"{API}/clients", json={}, headers=headers)}[method]
+    warm_up(admin_client, headers)
+    assert call().status_code != refused
+    url, data = form(pair.key)
+    assert admin_client.post(url, data=data).status_code in (200, 302)
+    assert [call().status_code for _ in range(WARM_UP)] == [refused] * WARM_UP
+
+
+def test_a_commit_by_another_process_makes_the_next_request_read_the_key(app, client, pair):
+    needs_the_cache(app)
+    headers = pair_headers(pair)
+    warm_up(client, headers)
     # Deleted elsewhere (another gunicorn worker): the very next request must see it.
     commit_elsewhere(app, "UPDATE api_keys SET deleted_at = CURRENT_TIMESTAMP, "
                           "secret_digest = NULL WHERE id = ?", (pair.key.id,))
     with statements() as sent:
-        response = client.get(PING, headers=headers)
-    assert response.status_code == 401
-    assert len(key_reads(sent)) == 1
+        assert [client.get(PING, headers=headers).status_code
+                for _ in range(WARM_UP)] == [401] * WARM_UP
+    assert len(key_reads(sent)) >= 1
 
 
 def test_deactivation_elsewhere_is_seen_by_the_next_request(app, client, pair, world):
-    if not sqlite_path(app):
-        pytest.skip("SQLite only: commits through a sqlite3 connection of its own")
+    needs_the_cache(app)
     headers = pair_headers(pair)
-    assert client.get(PING, headers=headers).status_code == 200
+    warm_up(client, headers)
     commit_elsewhere(app, "UPDATE firms SET api_app_active = 0 WHERE id = ?", (world.firm.id,))
-    response = client.get(PING, headers=headers)
-    assert response.status_code == 401 and response.json["error"]["code"] == "API_APP_INACTIVE"
+    for _ in range(WARM_UP):
+        response = client.get(PING, headers=headers)
+        assert response.status_code == 401
+        assert response.json["error"]["code"] == "API_APP_INACTIVE"
 
 
 def test_revocation_in_the_portal_is_immediate(client, pair, world):

@@ -1,7 +1,8 @@
 """Checking an API key + secret: the JSON API's hot path.
 
 A key is read as one row (the key and its firm) into an immutable KeyRow: what the rest of the
-request needs, without an ORM object the request could change by accident.
+request needs, without an ORM object the request could change by accident. On SQLite the row is
+remembered until anything is committed (key_cache.py).
 """
 
 import enum
@@ -12,9 +13,9 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, select
 
 from portal.accounts.models import Firm
-from portal.extensions import db
 from portal.ids import utcnow
 from portal.keyring import keyring
+from portal.public_api import key_cache
 from portal.public_api.models import ApiKey
 
 API_KEY_LENGTH = 32
@@ -100,10 +101,13 @@ def read_key_row_by_id(key_id: str) -> KeyRow | None:
 
 
 def _read(query, value: str) -> KeyRow | None:
-    row = db.session.execute(query, {"value": value}).first()
-    if row is None:
-        return None
-    return KeyRow(*row[:-_FIRM_WIDTH], FirmRow(*row[-_FIRM_WIDTH:]))
+    def read(executor) -> KeyRow | None:
+        row = executor.execute(query, {"value": value}).first()
+        if row is None:
+            return None
+        return KeyRow(*row[:-_FIRM_WIDTH], FirmRow(*row[-_FIRM_WIDTH:]))
+
+    return key_cache.lookup((query, value), read)
 
 
 # A digest to compare against when the key is unknown, so that an unknown key costs the same

@@ -29,6 +29,7 @@ lock: | $(BIN)/activate
 
 run: install
 	$(FLASK) db upgrade
+	$(FLASK) store-client-json
 	$(FLASK) seed-demo
 	@echo "Serving the portal at http://127.0.0.1:$(PORT)"
 	@echo "Development: the API accepts credentials over plain HTTP here (production requires HTTPS)."
@@ -48,6 +49,7 @@ test-pg: install
 serve: export PORTAL_ENV = production
 serve: install
 	$(FLASK) db upgrade
+	$(FLASK) store-client-json
 	exec scripts/serve
 
 # Benchmarks (not tests): gunicorn + wrk on loopback, ratios measured in the same run.

@@ -58,6 +58,8 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         API_SECRET_HMAC_KEY=None,
         API_SECRET_FERNET_KEYS=None,
         PAGE_SIZE=25,
+        # Client lists send each client's stored JSON; off, they serialize every page (bench).
+        CLIENT_LIST_STORED_JSON=True,
         RATELIMIT_STORAGE_URI="portal-memory://",  # portal/limiter_storage.py
         RATELIMIT_HEADERS_ENABLED=False,
         # Redis (say) down: limits are counted in process memory meanwhile, never a 500

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import Role, User
 from portal.accounts.service import AccountError, create_user
+from portal.crm.cli import store_client_json_command
 from portal.extensions import db
 from portal.public_api.cli import set_rate_limits_command
 from portal.seeding import seed_clients_command
@@ -24,6 +25,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(set_rate_limits_command)
     app.cli.add_command(seed_clients_command)
+    app.cli.add_command(store_client_json_command)
 
 
 @click.command("create-user")

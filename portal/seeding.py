@@ -13,6 +13,8 @@ import click
 from sqlalchemy import event
 
 from portal.accounts.service import get_or_create_firm
+from portal.crm.models import Client
+from portal.crm.serializers import client_json, client_out
 from portal.extensions import db
 from portal.ids import utcnow
 
@@ -21,7 +23,7 @@ COUNTRIES = ("EE", "FI", "LV", "LT", "SE", "NO", "DE", "PL")
 # Random primary keys land all over the index b-trees: a large page cache keeps them in memory.
 SEED_PRAGMAS = ("PRAGMA synchronous=OFF", "PRAGMA cache_size=-524288", "PRAGMA temp_store=MEMORY")
 CLIENT_COLUMNS = ("id", "firm_id", "name", "client_initials", "address_country_code", "type",
-                  "status", "fields", "created_at", "updated_at")
+                  "status", "fields", "created_at", "updated_at", "api_json")
 CONTACT_COLUMNS = ("id", "firm_id", "client_id", "name", "email", "is_primary", "created_at",
                    "updated_at")
 
@@ -60,8 +62,13 @@ def insert_batch(firm_id: str, start: int, size: int, oldest: datetime) -> None:
         name, initials = f"Client {number:07d}", f"C{number % 1000:03d}"
         country = COUNTRIES[number % len(COUNTRIES)]
         status = "active" if number % 10 else "inactive"
+        # The stored JSON comes from the API's own serializer, as every write stores it.
+        shown = Client(id=client_id, name=name, client_initials=initials,
+                       address_country_code=country, type="company", status=status,
+                       fields={}, created_at=created, updated_at=created)
         clients.append((
             client_id, firm_id, name, initials, country, "company", status, "{}", at, at,
+            client_json(client_out(shown, [], [contact_id])),
         ))
         contacts.append((
             contact_id, firm_id, client_id, f"Contact {number:07d}",

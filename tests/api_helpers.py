@@ -21,6 +21,7 @@ from portal.crm.models import (
     client_group_members,
 )
 from portal.crm.schemas import ClientCreate, ContactCreate
+from portal.crm.serializers import store_client_json
 from portal.extensions import db
 from portal.public_api import service
 
@@ -99,7 +100,7 @@ def module_app(config: dict):
     A module that uses this must not also use the per-test `app` fixture: on PostgreSQL both
     share TEST_DATABASE_URL, and the per-test fixture drops the schema.
     """
-    from tests.conftest import IsolatedClient, _drop_all, _reset_schema
+    from tests.conftest import IsolatedClient, _drop_all, _reset_schema, assert_client_json_stored
 
     app = create_app(config)
     app.test_client_class = IsolatedClient
@@ -107,6 +108,8 @@ def module_app(config: dict):
         _reset_schema()
         try:
             yield app
+            db.session.remove()
+            assert_client_json_stored()
         finally:
             db.session.remove()
             if db.engine.dialect.name == "postgresql":
@@ -184,6 +187,7 @@ def bulk_clients(firm, count: int, *, name, created_at, updated_at, status="acti
         for i in range(count)
     ]
     db.session.add_all(rows)
+    store_client_json(rows)
     db.session.commit()
     return rows
 

@@ -1,6 +1,7 @@
 """Fixtures: an app with a fresh database per test, a client, and helpers to make firms/users."""
 
 import contextvars
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -8,11 +9,14 @@ from dataclasses import dataclass
 import pytest
 from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, make_url, select, text
+from sqlalchemy.orm import undefer
 from werkzeug.security import generate_password_hash
 
 from portal import create_app
 from portal.accounts.models import Firm, User, UserSession
+from portal.crm.models import Client
+from portal.crm.serializers import clients_to_out
 from portal.extensions import db
 from portal.ids import new_id
 
@@ -29,6 +33,16 @@ def pytest_configure(config):
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if base and worker and base.startswith("postgresql"):
         os.environ["TEST_DATABASE_URL"] = _fresh_database(base, f"_{worker}")
+
+
+def assert_client_json_stored():
+    """Each client's stored JSON is what the serializer makes of it now: a write that changed
+    what a client shows without store_client_json fails the test that made it."""
+    clients = list(db.session.scalars(select(Client).options(undefer(Client.api_json))))
+    stale = [client.id for client, out in zip(clients, clients_to_out(clients), strict=True)
+             if client.api_json is None or json.loads(client.api_json) != out]
+    db.session.remove()
+    assert not stale, f"clients whose stored JSON is not current: {stale}"
 
 
 def _fresh_database(base_url: str, suffix: str) -> str:
@@ -69,6 +83,7 @@ def app(app_config):
         _reset_schema()
         yield app
         db.session.remove()
+        assert_client_json_stored()
         if db.engine.dialect.name == "postgresql":
             _drop_all()
         db.engine.dispose()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from portal.accounts.models import Firm
 from portal.crm import service as crm
+from portal.crm.serializers import store_client_json
 from portal.crm.models import Client, ClientGroup, Contact
 from portal.extensions import db
 from tests.api_helpers import (
@@ -103,6 +104,7 @@ def seed(app):
     # Set after the contacts, since adding a contact touches its client's updated_at.
     for row in s.clients:
         row.created_at, row.updated_at = times[row.id]
+    store_client_json(s.clients)
     db.session.commit()
 
     # The other firm has data of its own that must never show up.

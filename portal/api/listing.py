@@ -23,6 +23,16 @@ def list_resource(
     """Answer GET /<resource>: the firm's rows (ORM objects of `model`, turned into data by
     `to_out`, or a whole page at once by `page_to_out`), filtered as `parameters` declares,
     one keyset page at a time."""
+    params, query = page_query(query, model, parameters, status_filter=status_filter)
+    rows, cursor = page_of(list(db.session.execute(query).scalars()), model, params)
+    items = page_to_out(rows) if page_to_out else [to_out(row) for row in rows]
+    return list_response(items, params.limit, cursor)
+
+
+def page_query(query: Select, model, parameters: type[ListQuery] = ListQuery, *,
+               status_filter: Callable | None = None) -> tuple[ListQuery, Select]:
+    """The request's list parameters, and `query` narrowed to the firm, the filters and one
+    keyset page (plus a row that tells whether there is another)."""
     params = parse_list_params(request.args, parameters)
     query = query.where(model.firm_id == g.firm_id)
     for name, value in params.filters().items():
@@ -36,7 +46,4 @@ def list_resource(
     status = getattr(params, "status", None)
     if status:
         query = query.where(status_filter(status) if status_filter else model.status == status)
-    query = apply_keyset(query, model, params)
-    rows, cursor = page_of(list(db.session.execute(query).scalars()), model, params)
-    items = page_to_out(rows) if page_to_out else [to_out(row) for row in rows]
-    return list_response(items, params.limit, cursor)
+    return params, apply_keyset(query, model, params)

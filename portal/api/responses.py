@@ -1,6 +1,6 @@
 """The API's response shapes: {"data": ...} envelopes and {"error": {...}} errors."""
 
-from flask import jsonify
+from flask import current_app, jsonify
 
 from portal.errors import json_error
 
@@ -24,6 +24,13 @@ def data_response(data, status: int = 200, headers=None):
 
 def list_response(items: list, limit: int, next_cursor: str | None):
     return jsonify(data=items, meta=_list_meta(limit, next_cursor))
+
+
+def stored_list_response(items_json: list[str], limit: int, next_cursor: str | None):
+    """A list whose items are JSON already (stored): joined, not decoded and encoded again."""
+    meta = current_app.json.dumps(_list_meta(limit, next_cursor), separators=(",", ":"))
+    body = '{"data":[' + ",".join(items_json) + '],"meta":' + meta + "}\n"  # as jsonify
+    return current_app.response_class(body, mimetype="application/json")
 
 
 def _list_meta(limit: int, next_cursor: str | None) -> dict:

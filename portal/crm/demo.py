@@ -4,6 +4,7 @@ from datetime import date
 
 from portal.accounts.service import get_or_create_firm
 from portal.crm.models import Client, ClientField, ClientGroup, Contact
+from portal.crm.serializers import store_client_json
 from portal.extensions import db
 
 DEMO_CLIENTS = [
@@ -27,6 +28,7 @@ def seed_demo_data(firm_name: str) -> None:
             ClientField(firm_id=firm.id, name="employees", title="Employees", type="number"),
         ]
     )
+    clients = []
     for index, (name, initials, country, kind, email) in enumerate(DEMO_CLIENTS):
         client = Client(
             firm_id=firm.id, name=name, client_initials=initials, address_country_code=country,
@@ -35,6 +37,7 @@ def seed_demo_data(firm_name: str) -> None:
         )
         db.session.add(client)
         db.session.flush()
+        clients.append(client)
         first = name.split()[0]
         db.session.add(
             Contact(
@@ -43,3 +46,4 @@ def seed_demo_data(firm_name: str) -> None:
                 job_title="Director", birthday=date(1980 + index, 5, 17),
             )
         )
+    store_client_json(clients)

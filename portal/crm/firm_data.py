@@ -1,16 +1,17 @@
 """The firm's client groups and custom client fields: adding and deleting them (audit-logged)."""
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 
 from portal.audit.service import record_event
 from portal.crm.errors import CrmValidationError, flush_or_refuse
 from portal.crm.models import Client, ClientField, ClientGroup, client_group_members
 from portal.crm.schemas import ClientFieldCreate, ClientGroupCreate
+from portal.crm.serializers import store_client_json
 from portal.extensions import db
 from portal.ids import utcnow
 
-PURGE_BATCH = 500
+CLIENT_BATCH = 500
 
 
 def _validated(model: type[BaseModel], data: dict):
@@ -52,17 +53,14 @@ def delete_client_group(group: ClientGroup, *, actor=None) -> None:
     db.session.execute(
         select(ClientGroup.id).where(ClientGroup.id == group.id).with_for_update()
     )
-    members = select(client_group_members.c.client_id).where(
-        client_group_members.c.group_id == group.id
-    )
+    member = client_group_members.c
+    member_ids = list(db.session.scalars(
+        select(member.client_id).where(member.group_id == group.id)))
+    db.session.execute(delete(client_group_members).where(member.group_id == group.id))
     # Their group_ids change, so integrations syncing by updated_since must see them again.
-    db.session.execute(
-        update(Client).where(Client.id.in_(members)).values(updated_at=utcnow()),
-        execution_options={"synchronize_session": False},
-    )
-    db.session.execute(
-        delete(client_group_members).where(client_group_members.c.group_id == group.id)
-    )
+    for start in range(0, len(member_ids), CLIENT_BATCH):
+        batch = member_ids[start:start + CLIENT_BATCH]
+        _changed(db.session.scalars(select(Client).where(Client.id.in_(batch))))
     record_event(group.firm_id, actor, "client_group.deleted", group.name)
     db.session.delete(group)
     db.session.flush()
@@ -100,14 +98,23 @@ def _purge_values(firm_id: str, name: str) -> None:
     while True:
         query = (
             select(Client).where(Client.firm_id == firm_id, Client.id > last_id)
-            .order_by(Client.id).limit(PURGE_BATCH)
+            .order_by(Client.id).limit(CLIENT_BATCH)
         )
         batch = list(db.session.execute(query).scalars())
         if not batch:
             return
-        for client in batch:
-            if name in (client.fields or {}):
-                client.fields = {k: v for k, v in client.fields.items() if k != name}
-                client.updated_at = utcnow()
-        db.session.flush()
+        holders = [client for client in batch if name in (client.fields or {})]
+        for client in holders:
+            client.fields = {k: v for k, v in client.fields.items() if k != name}
+        _changed(holders)
         last_id = batch[-1].id
+
+
+def _changed(clients) -> None:
+    """Clients whose JSON changed: updated_since finds them again, and lists send the new one."""
+    clients = list(clients)
+    now = utcnow()
+    for client in clients:
+        client.updated_at = now
+    store_client_json(clients)
+    db.session.flush()

@@ -90,7 +90,10 @@ class Client(db.Model):
     phone: Mapped[str | None] = mapped_column(String(64))
     fields: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Set by every write that changes what the client shows, with its stored JSON beside it.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # clients_to_out(client) as stored by store_client_json, for lists to read as it is.
+    api_json: Mapped[str | None] = mapped_column(db.Text, deferred=True)
 
     groups: Mapped[list[ClientGroup]] = relationship(
         secondary=client_group_members, order_by=[ClientGroup.name, ClientGroup.id]

@@ -30,6 +30,8 @@ from portal.crm.serializers import (
     clients_to_out,
     contact_to_out,
     member_to_out,
+    store_client_json,
+    stored_clients_json,
 )
 from portal.extensions import db
 from portal.ids import utcnow
@@ -41,7 +43,7 @@ __all__ = [
     "create_client", "create_client_field", "create_client_group", "create_contact",
     "delete_client_field", "delete_client_group", "get_client", "get_client_field",
     "get_client_group", "get_contact", "group_client_counts",
-    "list_client_fields", "list_client_groups", "member_to_out",
+    "list_client_fields", "list_client_groups", "member_to_out", "stored_clients_json",
 ]
 
 PRIMARY_TAKEN = "This client already has a primary contact."
@@ -62,7 +64,7 @@ def create_client(firm_id: str, payload: ClientCreate) -> Client:
         **payload.model_dump(exclude={"fields", "group_ids"}),
     )
     db.session.add(client)
-    db.session.flush()
+    store_client_json([client])
     return client
 
 
@@ -123,6 +125,7 @@ def create_contact(firm_id: str, payload: ContactCreate) -> Contact:
     db.session.add(contact)
     # The unique index settles a race between two concurrent primary contacts.
     flush_or_refuse("is_primary", PRIMARY_TAKEN)
+    store_client_json([client])
     return contact
 
 

@@ -8,6 +8,7 @@ from portal.crm.custom_fields import clean_field_values
 from portal.crm.errors import CrmValidationError, detail, flush_or_refuse
 from portal.crm.models import Client, Contact
 from portal.crm.queries import client_field_rules, get_client
+from portal.crm.serializers import store_client_json
 from portal.crm.service import PRIMARY_TAKEN, firm_groups, has_primary
 from portal.ids import utcnow
 
@@ -27,7 +28,10 @@ def patch_client(firm_id: str, client: Client, patch: BaseModel, actor) -> bool:
             changes["groups"] = groups
     if details:
         raise CrmValidationError(details)
-    return _apply(client, changes, actor, "client.updated", client.name)
+    changed = _apply(client, changes, actor, "client.updated", client.name)
+    if changed:
+        store_client_json([client])
+    return changed
 
 
 def patch_contact(firm_id: str, contact: Contact, patch: BaseModel, actor) -> bool:
@@ -42,12 +46,15 @@ def patch_contact(firm_id: str, contact: Contact, patch: BaseModel, actor) -> bo
     moved = client_id != contact.client_id or not contact.is_primary
     if becomes_primary and moved and has_primary(client_id):
         raise CrmValidationError([detail("is_primary", PRIMARY_TAKEN)])
-    if client_id != contact.client_id:
+    moved_from = contact.client if client_id != contact.client_id else None
+    if moved_from is not None:
         # Both clients' contact lists change, so updated_since finds them.
-        client.updated_at = contact.client.updated_at = utcnow()
+        client.updated_at = moved_from.updated_at = utcnow()
     changed = _apply(contact, changes, actor, "contact.updated",
                      " ".join(filter(None, [contact.name, contact.surname])))
     flush_or_refuse("is_primary", PRIMARY_TAKEN)  # a concurrent primary contact
+    if moved_from is not None:
+        store_client_json([client, moved_from])
     return changed
 
 

@@ -61,7 +61,7 @@ bench-pg: install
 	scripts/with-postgres $(BIN)/python bench/run.py --clients $${BENCH_CLIENTS:-1000000} --seconds $${BENCH_SECONDS:-10}
 
 lint: install
-	$(BIN)/ruff check portal tests
+	$(BIN)/ruff check portal tests bench
 
 # The served OpenAPI document through Redocly's strictest ruleset and Spectral's OpenAPI rules:
 # any error or warning fails (Node 20 and npm; versions pinned, one npx call each).

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -31,6 +32,24 @@ BIN = Path(sys.executable).parent
 TARGETS = {"P1": 0.85, "P2": 1.2, "P3": 0.35, "P4": 30.0, "P5": 120.0, "L1_RSS_GROWTH": 2.0}
 
 
+# Each mechanism kept for speed (issue #18), and the setting that turns it off: with
+# --mechanisms, P1 and P3 are measured without each one too, in the same interleaved rounds.
+MECHANISMS = {"key cache": {"PORTAL_API_KEY_CACHE": "false"},
+              "stored client JSON": {"PORTAL_CLIENT_LIST_STORED_JSON": "false"}}
+
+
+@dataclass
+class Build:
+    """One server under test: a checkout, its environment, and the port it listens on."""
+
+    label: str
+    root: Path
+    env: dict
+    figures: set  # what is measured on it besides P1 and P3
+    port: int = 0
+    server: subprocess.Popen | None = None
+
+
 def main() -> None:
     args = _arguments()
     if not shutil.which("wrk"):
@@ -39,23 +58,72 @@ def main() -> None:
     env = _environment(workdir)
     backend = "postgresql" if env["DATABASE_URL"].startswith("postgresql") else "sqlite"
     print(f"Backend: {backend}; {args.clients:,} clients in the large firm; {args.seconds} s runs")
-    _flask(env, "db", "upgrade")
-    _flask(env, "seed-clients", "1000", "--firm", "Small Firm")
-    _flask(env, "seed-clients", str(args.clients), "--firm", "Large Firm")
-    setup = _prepare_firms(env)
-    # The seed wrote a gigabyte: let the kernel write it back now, not during the first runs.
-    os.sync()
-    port = _free_port()
-    server = _start_gunicorn(env, port)
+    only = set(args.only.split(","))
+    builds = [Build("as built", ROOT, env, only)]
+    if args.mechanisms and only & {"P1", "P3"}:
+        builds += [Build(f"without {name}", ROOT, {**env, **setting}, set())
+                   for name, setting in MECHANISMS.items()]
+    if args.baseline:
+        builds.append(_baseline_build(args.baseline, workdir, env, only - {"L1"}))
+    setups = {}
     try:
+        for build in builds:
+            if build.env["DATABASE_URL"] not in setups:
+                setups[build.env["DATABASE_URL"]] = _seed(build, args.clients)
+        # The seed wrote a gigabyte: let the kernel write it back now, not during the first runs.
+        os.sync()
+        for build in builds:
+            build.port = _free_port()
+            build.server = _start_gunicorn(build)
         if args.postgres_cpus:
-            _give_postgres_its_own_cpus(env, port, args.postgres_cpus)
-        results = _measure(port, setup, args, env)
+            _give_postgres_its_own_cpus(env, [b.port for b in builds], args.postgres_cpus)
+        results = _measure(builds, setups, args)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        for build in builds:
+            if build.server:
+                build.server.send_signal(signal.SIGTERM)
+                build.server.wait(timeout=30)
+        if args.baseline:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                            str(workdir / "baseline")], check=False)
     _report(results, backend, args)
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _seed(build: Build, clients: int) -> dict:
+    """A fresh database for the build, seeded by its own CLI: two firms, keys, deep cursors."""
+    _flask(build, "db", "upgrade")
+    _flask(build, "seed-clients", "1000", "--firm", "Small Firm")
+    _flask(build, "seed-clients", str(clients), "--firm", "Large Firm")
+    return _prepare_firms(build)
+
+
+def _baseline_build(ref: str, workdir: Path, env: dict, figures: set) -> Build:
+    """An earlier commit, checked out beside this one, with a database of its own: the
+    'before' of a change, measured in the same run as the 'after'."""
+    root = workdir / "baseline"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(root), ref],
+                   check=True, capture_output=True)
+    url = env["DATABASE_URL"]
+    if url.startswith("sqlite"):
+        url = f"sqlite:///{workdir / 'baseline.sqlite3'}"
+    else:
+        url = _new_postgres_database(url, "portal_bench_baseline")
+    # The checkout's own package first: the installed one is this checkout's (editable).
+    return Build(f"baseline {ref}", root, {**env, "DATABASE_URL": url, "PYTHONPATH": str(root)},
+                 figures)
+
+
+def _new_postgres_database(url: str, name: str) -> str:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def _arguments():
@@ -70,6 +138,11 @@ def _arguments():
                              "database had a host of its own")
     parser.add_argument("--only", default="P1,P2,P3,P4,P5,L1",
                         help="comma-separated figures to measure, e.g. P1,P3 while profiling")
+    parser.add_argument("--mechanisms", action=argparse.BooleanOptionalAction, default=True,
+                        help="also measure P1 and P3 without each mechanism kept for speed")
+    parser.add_argument("--baseline", metavar="COMMIT",
+                        help="also measure P1-P5 on this commit (a checkout of its own, with "
+                             "its own database), in the same interleaved rounds")
     return parser.parse_args()
 
 
@@ -81,7 +154,7 @@ def _cpu_list(value: str) -> set[int]:
     return cpus
 
 
-def _give_postgres_its_own_cpus(env: dict, port: int, database_cpus: set[int]) -> None:
+def _give_postgres_its_own_cpus(env: dict, ports: list[int], database_cpus: set[int]) -> None:
     """Pin the database server (its postmaster, so backends started later too, and every
     process it has started) to `database_cpus`, and gunicorn, wrk (started from this process)
     and this process to the rest: the app's CPUs then do only the app's work, as they would
@@ -93,11 +166,11 @@ def _give_postgres_its_own_cpus(env: dict, port: int, database_cpus: set[int]) -
         env, "print(db.session.execute(text('SHOW data_directory')).scalar())")
     postmaster = int((Path(data_directory) / "postmaster.pid").read_text().split()[0])
     app_cpus = os.sched_getaffinity(0) - database_cpus
-    gunicorn_master = int(_gunicorn_master(port))
+    masters = [int(_gunicorn_master(port)) for port in ports]
     try:
         for pid in [postmaster, *_children(postmaster)]:
             os.sched_setaffinity(pid, database_cpus)
-        for pid in [gunicorn_master, *_children(gunicorn_master), os.getpid()]:
+        for pid in [*masters, *[c for m in masters for c in _children(m)], os.getpid()]:
             os.sched_setaffinity(pid, app_cpus)
     except PermissionError:
         sys.exit("--postgres-cpus: pinning the database server's processes needs root "
@@ -138,9 +211,9 @@ def _environment(workdir: Path) -> dict:
     }
 
 
-def _flask(env: dict, *args: str) -> str:
+def _flask(build: Build, *args: str) -> str:
     result = subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env,
+        [str(BIN / "flask"), "--app", "wsgi", *args], cwd=build.root, env=build.env,
         capture_output=True, text=True, check=False,
     )
     if result.returncode != 0:
@@ -148,10 +221,11 @@ def _flask(env: dict, *args: str) -> str:
     return result.stdout
 
 
-def _prepare_firms(env: dict) -> dict:
-    """Keys (and deep cursors) for both firms, made by bench/setup_firms.py."""
+def _prepare_firms(build: Build) -> dict:
+    """Keys (and deep cursors) for both firms, made by the build's bench/setup_firms.py."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "setup_firms.py")], cwd=ROOT, env=env,
+        [sys.executable, str(build.root / "bench" / "setup_firms.py")], cwd=build.root,
+        env=build.env,
         capture_output=True, text=True, check=False,
     )
     if result.returncode != 0:
@@ -165,10 +239,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_gunicorn(env: dict, port: int) -> subprocess.Popen:
+def _start_gunicorn(build: Build) -> subprocess.Popen:
+    port = build.port
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level",
-         "warning", "wsgi:app"], cwd=ROOT, env=env,
+         "warning", "wsgi:app"], cwd=build.root, env=build.env,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -228,46 +303,63 @@ def _millis(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def _measure(port: int, setup: dict, args, env: dict) -> dict:
-    small, large = _auth(setup["small"]), _auth(setup["large"])
-    seconds, results, only = args.seconds, {}, set(args.only.split(","))
+def _measure(builds: list[Build], setups: dict, args) -> dict:
+    """The figures of the first build (as built) at the top level; under "builds", P1 and P3 of
+    every build, and the other figures of those that measure them."""
+    seconds, only = args.seconds, set(args.only.split(","))
+    per_build = {build.label: {} for build in builds}
     if only & {"P1", "P3"}:
-        results.update(_against_healthz(port, small, seconds, only))
-    if "P2" in only:
-        results["P2"] = _scale(port, setup, small, large, seconds)
-    if "P5" in only:
-        results["P5"] = {"peak_rss_mb": _worker_peak_rss(port)}
-    if "P4" in only:
-        results["P4"] = _writes(port, setup["large"])
-    if "L1" in only:
-        results["L1"] = _load(port, setup["small"], env, args.load_seconds)
+        for label, figures in _against_healthz(builds, setups, seconds, only).items():
+            per_build[label].update(figures)
+    for build in builds:
+        setup, out = setups[build.env["DATABASE_URL"]], per_build[build.label]
+        small, port = _auth(setup["small"]), build.port
+        if "P2" in build.figures:
+            out["P2"] = _scale(port, setup, small, _auth(setup["large"]), seconds)
+        if "P5" in build.figures:
+            out["P5"] = {"peak_rss_mb": _worker_peak_rss(port)}
+        if "P4" in build.figures:
+            out["P4"] = _writes(port, setup["large"])
+        if "L1" in build.figures:
+            out["L1"] = _load(build, setup["small"], args.load_seconds)
+    results = dict(per_build[builds[0].label])
+    if len(builds) > 1:
+        results["builds"] = per_build
     return results
 
 
 ROUNDS = 3
 
 
-def _against_healthz(port: int, auth: str, seconds: int, only: set) -> dict:
-    """P1 and P3: req/s of the API ÷ /healthz, from the medians of ROUNDS interleaved rounds.
+def _against_healthz(builds: list[Build], setups: dict, seconds: int, only: set) -> dict:
+    """P1 and P3 of each build: req/s of the API ÷ its /healthz, from the medians of ROUNDS
+    interleaved rounds.
 
-    Interleaving (healthz, ping, list, healthz, ...) means a machine that speeds up or slows
-    down during the run moves both sides of a ratio alike."""
-    paths = {"healthz": ("/healthz", None)}
-    if "P1" in only:
-        paths["ping"] = ("/api/v1/ping", auth)
-    if "P3" in only:
-        paths["list"] = ("/api/v1/clients?limit=100", auth)
-    rounds = {name: [] for name in paths}
+    Interleaving (healthz, ping, list, the next build's healthz, ..., then round two) means a
+    machine that speeds up or slows down during the run moves every ratio alike."""
+    rounds = {}
     for _ in range(ROUNDS):
-        for name, (path, header) in paths.items():
-            rounds[name].append(wrk(port, path, seconds, header=header))
+        for build in builds:
+            auth = _auth(setups[build.env["DATABASE_URL"]]["small"])
+            paths = {"healthz": ("/healthz", None)}
+            if "P1" in only:
+                paths["ping"] = ("/api/v1/ping", auth)
+            if "P3" in only:
+                paths["list"] = ("/api/v1/clients?limit=100", auth)
+            for name, (path, header) in paths.items():
+                rounds.setdefault(build.label, {}).setdefault(name, []).append(
+                    wrk(build.port, path, seconds, header=header))
+    return {label: _ratios(runs) for label, runs in rounds.items()}
+
+
+def _ratios(rounds: dict) -> dict:
     medians = {name: statistics.median(run["rps"] for run in runs)
                for name, runs in rounds.items()}
     cpu = {name: statistics.median(run["worker_cpu_ms"] for run in runs)
            for name, runs in rounds.items()}
     results = {}
     for figure, name in (("P1", "ping"), ("P3", "list")):
-        if name in paths:
+        if name in rounds:
             results[figure] = {"rounds": {"healthz": rounds["healthz"], name: rounds[name]},
                                "median_rps": {"healthz": medians["healthz"],
                                               name: medians[name]},
@@ -379,12 +471,13 @@ def _writes(port: int, creds: dict, total: int = 10_000, clients: int = 8) -> di
             "statuses": statuses, "worker_cpu_ms": round(1000 * cpu / total, 3)}
 
 
-def _load(port: int, creds: dict, env: dict, seconds: int, connections: int = 32) -> dict:
+def _load(build: Build, creds: dict, seconds: int, connections: int = 32) -> dict:
     """The load run: list + create at 32 connections; statuses, and workers' RSS over time.
 
     The firm gets limits a busy integration could meet (so some 429s are expected: the limiter
     working) instead of the raised ones the ratios above use."""
-    _flask(env, "set-rate-limits", "--firm", "Small Firm", "--reads", "6000", "--writes", "2400")
+    port = build.port
+    _flask(build, "set-rate-limits", "--firm", "Small Firm", "--reads", "6000", "--writes", "2400")
     wrk_run = subprocess.Popen(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(ROOT / "bench/mixed.lua"),
          "-H", _auth(creds), f"http://127.0.0.1:{port}"],
@@ -463,11 +556,47 @@ def _report(results: dict, backend: str, args) -> None:
     for name, value, target, met in _rows(results):
         verdict = "" if met is None else "yes" if met else "NO"
         print(f"{name:<44} {value:>10.2f}  {target:<18} {verdict}")
+    if "builds" in results:
+        _report_builds(results["builds"])
     print(f"\nDetails: {json.dumps(results, indent=1)}")
     if args.json:
         args.json.write_text(json.dumps(
             {"backend": backend, "postgres_cpus": sorted(args.postgres_cpus or ()), **results},
             indent=1))
+
+
+def _report_builds(builds: dict) -> None:
+    """Each build's figures side by side; a mechanism's gain is as built ÷ without it."""
+    labels = list(builds)
+    print("\nThe same run, build by build:")
+    print(f"{'figure':<28}" + "".join(f"{label[:26]:>28}" for label in labels))
+    for figure, target in TARGETS.items():
+        values = [_figure_value(builds[label], figure) for label in labels]
+        if any(value is not None for value in values):
+            print(f"{figure + ' (target ' + str(target) + ')':<28}" + "".join(
+                f"{'' if value is None else f'{value:.3f}':>28}" for value in values))
+    as_built = builds[labels[0]]
+    for label in labels[1:]:
+        if label.startswith("without "):
+            for figure in ("P1", "P3"):
+                if figure in as_built and figure in builds[label]:
+                    gain = as_built[figure]["ratio"] / builds[label][figure]["ratio"] - 1
+                    print(f"{label[8:]} buys {figure} {gain:+.1%}"
+                          f" ({'earns its place' if gain >= 0.15 else 'under 15 %'})")
+
+
+def _figure_value(figures: dict, figure: str) -> float | None:
+    if figure in ("P1", "P3") and figure in figures:
+        return figures[figure]["ratio"]
+    if figure == "P2" and "P2" in figures:
+        return max(figures["P2"][name]["ratio"] for name in ("first page", "deep cursor"))
+    if figure == "P4" and "P4" in figures:
+        return figures["P4"]["seconds"]
+    if figure == "P5" and "P5" in figures:
+        return figures["P5"]["peak_rss_mb"]
+    if figure == "L1_RSS_GROWTH" and "L1" in figures:
+        return figures["L1"]["rss_growth_mb"]
+    return None
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from portal.accounts.models import Firm
 from portal.crm import service as crm
-from portal.crm.serializers import store_client_json
 from portal.crm.models import Client, ClientGroup, Contact
+from portal.crm.serializers import store_client_json
 from portal.extensions import db
 from tests.api_helpers import (
     API,

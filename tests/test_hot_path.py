@@ -110,6 +110,22 @@ def test_a_key_nothing_changed_is_not_read_again(app, client, pair, form):
     assert key_reads(sent) == []
 
 
+def test_a_key_is_remembered_whichever_pooled_connection_is_probed(app, client, pair):
+    """The pool hands out its connections in turn: a hit must not depend on getting the one
+    that read the row before."""
+    needs_the_cache(app)
+    headers = pair_headers(pair)
+    db.session.remove()
+    held = [db.engine.connect() for _ in range(3)]
+    for connection in held:
+        connection.close()  # back in the pool: three connections, handed out in turn
+    warm_up(client, headers)
+    with statements() as sent:
+        for _ in range(WARM_UP):
+            assert client.get(PING, headers=headers).status_code == 200
+    assert key_reads(sent) == []
+
+
 @pytest.mark.parametrize("app_config", [
     {"API_KEY_CACHE": False}, {"env": {"PORTAL_API_KEY_CACHE": "0"}}], indirect=True)
 def test_without_the_cache_every_ping_reads_its_key(client, pair):

@@ -9,8 +9,9 @@ Commits on the connection itself are covered by the engine's `commit` event (ORM
 which empties that connection's rows. Any commit thus makes the very next request read its key
 again, in every worker: revocation stays immediate.
 
-A miss reads on the connection it asked, outside the request's session: the row is what was
-committed, never a write a session might still roll back. Unknown keys are not remembered
+A hit costs a pool checkout and the probe, not a Connection. A miss reads on a connection of its
+own, outside the request's session: the row is what was committed, never a write a session might
+still roll back. Unknown keys are not remembered
 (guessing must not fill memory), and a probe that fails (locked, gone) just reads.
 """
 
@@ -43,14 +44,35 @@ def _forget_rows(connection) -> None:
 
 def lookup(key, read):
     """read(db.session), or on SQLite the row read(connection) gave before, while nothing was
-    committed since; a miss reads on the connection that was asked, outside the session."""
+    committed since; a miss reads on a connection of its own, outside the session."""
     if not current_app.extensions.get("api_key_cache") or _session_in_transaction():
         return read(db.session)
+    rows, version = _probe()
+    remembered = rows.get(key)
+    if version is not None and remembered is not None and remembered[0] == version:
+        return remembered[1]
     with db.engine.connect() as connection:  # fails (503) as the session would
-        version = _data_version(connection.connection)
-        if version is None:
-            return read(connection)
-        return _remembered_or_read(connection, key, version, read)
+        row = read(connection)
+    # Tagged with the version read before the row: a commit in between only means a re-read.
+    if version is not None and row is not None:  # unknown keys are not remembered
+        if len(rows) >= MAX_ROWS:
+            rows.clear()
+        rows[key] = (version, row)
+    return row
+
+
+def _probe() -> tuple[dict, int | None]:
+    """A pooled connection's remembered rows and its data_version, on the bare DBAPI
+    connection (a hit needs no Connection). A driver error means a miss: the read that follows
+    reports it (503) the way Engine.connect() does."""
+    try:
+        raw = db.engine.raw_connection()
+    except sqlite3.Error:
+        return {}, None
+    try:
+        return raw.info.setdefault(_ROWS, {}), _data_version(raw)
+    finally:
+        raw.close()
 
 
 def _session_in_transaction() -> bool:
@@ -65,16 +87,3 @@ def _data_version(raw) -> int | None:
         return raw.cursor().execute(DATA_VERSION).fetchone()[0]
     except sqlite3.Error:
         return None
-
-
-def _remembered_or_read(connection, key, version: int, read):
-    rows = connection.info.setdefault(_ROWS, {})
-    remembered = rows.get(key)
-    if remembered is not None and remembered[0] == version:
-        return remembered[1]
-    row = read(connection)
-    if row is not None:  # unknown keys are not remembered: guessing must not fill memory
-        if len(rows) >= MAX_ROWS:
-            rows.clear()
-        rows[key] = (version, row)
-    return row

@@ -57,6 +57,24 @@ def _rate_limited(client, app, world, pair):
     return client.get(PING, headers=basic(pair.key.api_key, pair.secret))
 
 
+def _plain_http(client, app, world, pair):
+    """Credentials over plain HTTP in production, refused before they are checked."""
+    environment, app.config["PORTAL_ENV"] = app.config["PORTAL_ENV"], "production"
+    try:
+        return client.get(PING, headers=basic(pair.key.api_key, pair.secret))
+    finally:
+        app.config["PORTAL_ENV"] = environment
+
+
+def _idempotency_key_reused(client, app, world, pair):
+    """A 409 that says more than CONFLICT: the code the API chose is the reason."""
+    headers = {**basic(pair.key.api_key, pair.secret), "Idempotency-Key": "reused-1"}
+    for name in ("First", "Second"):
+        response = client.post("/api/v1/clients", headers=headers, json={
+            "name": name, "client_initials": "nwt", "address_country_code": "EE"})
+    return response
+
+
 def _server_error(client, app, world, pair):
     def broken():
         raise RuntimeError("boom")
@@ -81,6 +99,8 @@ REQUESTS = {
         "/api/v1/clients", json={}, headers=basic(pair.key.api_key, pair.secret)),
     "NOT_FOUND": lambda client, app, world, pair: client.get(
         "/api/v1/no-such-thing", headers=basic(pair.key.api_key, pair.secret)),
+    "HTTPS_REQUIRED": _plain_http,
+    "IDEMPOTENCY_KEY_REUSED": _idempotency_key_reused,
     "SERVER_ERROR": _server_error,
 }
 
@@ -98,6 +118,9 @@ CASES = {
     "RATE_LIMITED": Case(429, "Too many requests in a short time."),
     "VALIDATION_ERROR": Case(422, "The request's body or parameters were not valid"),
     "NOT_FOUND": Case(404, "Nothing exists at this address"),
+    "HTTPS_REQUIRED": Case(403, "The API key and secret were sent over plain HTTP"),
+    "IDEMPOTENCY_KEY_REUSED": Case(409, "This Idempotency-Key was already used with a "
+                                        "different request."),
     "SERVER_ERROR": Case(500, "Something went wrong on our side."),
 }
 

@@ -134,6 +134,15 @@ def test_banner_names_the_key_and_reason_of_the_last_hours_failures(client, auth
     assert "WRONG_SECRET" not in page.split("Usage")[0]
 
 
+def test_banner_warns_of_credentials_sent_over_plain_http(client, auth, pair):
+    """Their secret travelled unencrypted: the admin should roll the key."""
+    add_rows(pair.key, 1, "HTTPS_REQUIRED", 403)
+    auth.login("admin@alpha.example")
+    page = text_of(client.get(PAGE).text)
+    assert ("Software Name : 1 failed request in the last hour, credentials sent over plain "
+            "HTTP") in page
+
+
 def test_a_dismissed_banner_comes_back_only_with_new_failures(client, auth, pair):
     client.get(PING, headers=basic(pair.key.api_key, wrong(pair.secret)))
     auth.login("admin@alpha.example")

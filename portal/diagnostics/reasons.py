@@ -2,7 +2,7 @@
 
 import enum
 
-from portal.error_codes import CATALOGUE, code_for_status
+from portal.error_codes import CATALOGUE, SPECIFIC_CODES, code_for_status
 from portal.public_api.verification import AuthFailure
 
 
@@ -19,6 +19,7 @@ class Reason(enum.StrEnum):
     KEY_ROLLED = "KEY_ROLLED"
     IP_NOT_ALLOWED = "IP_NOT_ALLOWED"
     SWAPPED_CREDENTIALS = "SWAPPED_CREDENTIALS"
+    HTTPS_REQUIRED = "HTTPS_REQUIRED"
     RATE_LIMITED = "RATE_LIMITED"
     VALIDATION_ERROR = "VALIDATION_ERROR"
     NOT_FOUND = "NOT_FOUND"
@@ -27,8 +28,8 @@ class Reason(enum.StrEnum):
 
 AUTH_REASONS = frozenset(Reason(failure.value) for failure in AuthFailure)
 # The reasons an admin can act on at once, so the Public API page warns about them.
-ALERT_REASONS = AUTH_REASONS | {Reason.SWAPPED_CREDENTIALS, Reason.RATE_LIMITED,
-                                Reason.SERVER_ERROR}
+ALERT_REASONS = AUTH_REASONS | {Reason.SWAPPED_CREDENTIALS, Reason.HTTPS_REQUIRED,
+                                Reason.RATE_LIMITED, Reason.SERVER_ERROR}
 VALIDATION_STATUSES = frozenset({400, 413, 415, 422})
 
 _TEXTS = {
@@ -52,6 +53,9 @@ _TEXTS = {
     Reason.SWAPPED_CREDENTIALS: "The API key and the API secret were sent the other way "
     "round: the key went where the secret belongs. Send the API key as X-API-Key (or the "
     "Basic user name) and the secret as X-API-Secret (or the Basic password).",
+    Reason.HTTPS_REQUIRED: "The API key and secret were sent over plain HTTP, where anyone on "
+    "the way can read them, and were refused unchecked. Call the API's https:// address, and "
+    "roll the key in Settings and Apps: treat its secret as exposed.",
     Reason.RATE_LIMITED: "Too many requests in a short time. Slow down and retry after the "
     "number of seconds in the Retry-After header.",
     Reason.VALIDATION_ERROR: "The request's body or parameters were not valid; the response "
@@ -76,6 +80,7 @@ _WORDS = {
     Reason.KEY_EXPIRED: "expired key",
     Reason.KEY_ROLLED: "old key after a roll",
     Reason.IP_NOT_ALLOWED: "IP address not allowed",
+    Reason.HTTPS_REQUIRED: "credentials sent over plain HTTP",
     Reason.RATE_LIMITED: "too many requests",
     Reason.SERVER_ERROR: "errors on our side",
 }
@@ -86,14 +91,19 @@ def in_words(reason: str) -> str:
     return _WORDS.get(reason, "refused requests")
 
 
-def reason_code(status: int, failure: AuthFailure | None) -> str | None:
-    """The reason a response failed, or None when it did not (2xx, 3xx)."""
+def reason_code(status: int, failure: AuthFailure | None,
+                answered_code: str | None = None) -> str | None:
+    """The reason a response failed, or None when it did not (2xx, 3xx). answered_code is
+    the answer's error.code: one the API chose on purpose (HTTPS_REQUIRED, ...) says more than
+    its status, which would read e.g. FORBIDDEN."""
     if status < 400:
         return None
     if status >= 500:
         return Reason.SERVER_ERROR
     if status in (401, 403) and failure is not None:
         return Reason(failure.value)
+    if answered_code in SPECIFIC_CODES:
+        return answered_code
     if status == 429:
         return Reason.RATE_LIMITED
     if status in VALIDATION_STATUSES:

@@ -60,7 +60,8 @@ def record_api_request(response, duration: float) -> None:
 def _record(response, duration: float) -> None:
     status = response.status_code
     key = g.get("api_key")
-    reason = reason_code(status, g.get("auth_failure"))
+    error = answered_error(response) if status >= 400 else {}
+    reason = reason_code(status, g.get("auth_failure"), error.get("code"))
     key_id, firm_id = (key.id, key.firm_id) if key is not None else (None, None)
     # A 429 before authentication is the limit on failed logins (per IP and key): it must stay
     # cheap under a flood, so no query to find whose key it named (its earlier 401s did).
@@ -72,7 +73,7 @@ def _record(response, duration: float) -> None:
     row = None
     if reason:
         row = _failure_row(status, reason, key_id, firm_id, duration)
-        row["details"] = error_details(response)
+        row["details"] = error_details(error)
     current_app.extensions["api_traffic"].add(key_id, firm_id, status, row)
 
 
@@ -93,13 +94,18 @@ def _failure_row(status, reason, key_id, firm_id, duration: float) -> dict:
     }
 
 
-def error_details(response) -> list[dict] | None:
+def answered_error(response) -> dict:
+    """The answer's JSON `error` object, or {} when it has none."""
+    body = response.get_json(silent=True) if response.is_json else None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def error_details(error: dict) -> list[dict] | None:
     """The field and message of each problem the answer named (at most MAX_DETAILS): what the
     API wrote, never the request. A field can be a key the caller sent, so anything in either
     that could be a secret is redacted, as in the path."""
-    body = response.get_json(silent=True) if response.is_json else None
-    error = body.get("error") if isinstance(body, dict) else None
-    details = error.get("details") if isinstance(error, dict) else None
+    details = error.get("details")
     if not isinstance(details, list):
         return None
     return [

@@ -145,9 +145,11 @@ CATALOGUE: dict[str, ErrorEntry] = {entry.code: entry for entry in (
         retry=True,
     ),
     ErrorEntry(
-        "SERVICE_UNAVAILABLE", (503,),
-        "The service is briefly unable to answer (its database is unreachable or busy).",
-        "Wait for `Retry-After` seconds and retry.",
+        "SERVICE_UNAVAILABLE", (502, 503, 504),
+        "The service is briefly unable to answer: its database is unreachable or busy (503), "
+        "or the application behind our web server is restarting (502) or too slow (504).",
+        "Wait for `Retry-After` seconds and retry (creates with the same Idempotency-Key: "
+        "after a 502 or 504 the first one may have been saved).",
         retry=True,
     ),
     ErrorEntry(

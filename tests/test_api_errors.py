@@ -11,12 +11,14 @@ import pytest
 from portal.error_codes import CATALOGUE, code_for_status
 from tests.api_helpers import API, make_tenants
 
-PORTAL = Path(__file__).resolve().parent.parent / "portal"
+ROOT = Path(__file__).resolve().parent.parent
+PORTAL = ROOT / "portal"
 
 
 def codes_in_source() -> set[str]:
     """Every code the app can answer with: the literal codes passed to json_error anywhere in
-    portal/, and what code_for_status gives a bare status."""
+    portal/, those of deploy/nginx.conf's own answers, and what code_for_status gives a bare
+    status."""
     codes = {"VALIDATION_ERROR"}  # responses.validation_error's own
     for path in PORTAL.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -27,6 +29,8 @@ def codes_in_source() -> set[str]:
                     continue  # covered below
                 assert isinstance(code, ast.Constant), f"{path}:{node.lineno}: a literal code"
                 codes.add(code.value)
+    # and the codes of the errors nginx answers itself (make serve)
+    codes |= set(re.findall(r'"code":"(\w+)"', (ROOT / "deploy/nginx.conf").read_text()))
     return codes | {code_for_status(status) for status in range(300, 600)}
 
 

@@ -125,6 +125,8 @@ def test_the_api_answers_json_while_gunicorn_is_down(app, nginx_alone):
                  b"Transfer-Encoding: foo\r\n\r\n", 501, "VALIDATION_ERROR", id="encoding"),
     pytest.param(b"TRACE /api/v1/ping HTTP/1.1\r\nHost: localhost\r\n\r\n", 405,
                  "METHOD_NOT_ALLOWED", id="trace"),
+    pytest.param(b"GET /api/v1/ping HTTP/2.0\r\nHost: localhost\r\n\r\n", 505,
+                 "VALIDATION_ERROR", id="http-version"),
 ])
 def test_nginxs_own_refusals_answer_the_apis_json(app, nginx_alone, raw, status, code):
     """What nginx refuses before gunicorn could see it, in the API's shape and codes."""

@@ -45,9 +45,17 @@ def hit_key_limit(key: KeyRow) -> RateState:
     """Count this request against the key's read or write allowance."""
     is_write = request.method in WRITE_METHODS
     item = RateLimitItemPerMinute(_key_allowance(key, is_write))
-    bucket = ("api-key", key.id, "write" if is_write else "read")
-    allowed = counters().run(lambda strategy: strategy.hit(item, *bucket))
-    return _state(item, bucket, allowed)
+    counter = item.key_for("api-key", key.id, "write" if is_write else "read")
+
+    def hit(strategy) -> tuple[int, float]:
+        # The fixed window's hit (incr), keeping the count it returns: with the window's end,
+        # that is the whole state, where hit() then get_window_stats() would ask three times.
+        count = strategy.storage.incr(counter, item.get_expiry())
+        return count, strategy.storage.get_expiry(counter)
+
+    count, reset_at = counters().run(hit)
+    return RateState(count <= item.amount, item.amount, max(0, item.amount - count),
+                     int(reset_at))
 
 
 def auth_failures_exhausted(presented_key: str | None,

@@ -53,12 +53,15 @@ serve: install
 	exec scripts/serve
 
 # Benchmarks (not tests): gunicorn + wrk on loopback, ratios measured in the same run.
-# BENCH_CLIENTS=1000000 by default; see bench/README.md. Needs Debian's wrk.
+# BENCH_CLIENTS=1000000 by default; BENCH_BASELINE=<commit> also measures that commit in the
+# same run (the before of a change); see bench/README.md. Needs Debian's wrk.
+BENCH_ARGS = --clients $${BENCH_CLIENTS:-1000000} --seconds $${BENCH_SECONDS:-10} \
+	$${BENCH_BASELINE:+--baseline $$BENCH_BASELINE}
 bench: install
-	$(BIN)/python bench/run.py --clients $${BENCH_CLIENTS:-1000000} --seconds $${BENCH_SECONDS:-10}
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 bench-pg: install
-	scripts/with-postgres $(BIN)/python bench/run.py --clients $${BENCH_CLIENTS:-1000000} --seconds $${BENCH_SECONDS:-10}
+	scripts/with-postgres $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check portal tests bench

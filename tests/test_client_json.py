@@ -42,12 +42,16 @@ def test_every_write_that_changes_a_client_stores_its_json(client, headers, worl
     group = crm.create_client_group(world.firm.id, "Monthly")
     crm.create_client_field(world.firm.id, "employees", "Employees", "number")
     db.session.commit()
-    made = client.post(f"{API}/clients", headers=headers, json={
+    created = client.post(f"{API}/clients", headers=headers, json={
         "name": "Alder", "client_initials": "AL", "address_country_code": "EE",
-        "group_ids": [group.id], "fields": {"employees": 3}}).json["data"]
+        "group_ids": [group.id], "fields": {"employees": 3}})
+    made = created.json["data"]
     other = new_client(world.firm, name="Birch")
     alder = db.session.get(Client, made["id"])
     assert_current(client, headers, alder)
+    # The create answers with what it stored: the same as a read, ETag included.
+    read = client.get(f"{API}/clients/{alder.id}", headers=headers)
+    assert made == read.json["data"] and created.headers["ETag"] == read.headers["ETag"]
 
     etag = client.get(f"{API}/clients/{alder.id}", headers=headers).headers["ETag"]
     assert client.patch(f"{API}/clients/{alder.id}", json={"name": "Alder Ltd"},

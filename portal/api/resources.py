@@ -88,7 +88,8 @@ def create_client():
     payload = _parse_with_firm_rules(ClientCreate, crm.client_rule_problems,
                                      ("fields", "group_ids"))
     return with_etag(run_create(lambda: _created(
-        crm.client_to_out(crm.create_client(g.firm_id, payload)), "api.get_client", "client_id"
+        crm.stored_client_out(crm.create_client(g.firm_id, payload)), "api.get_client",
+        "client_id",
     )))
 
 

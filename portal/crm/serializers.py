@@ -62,6 +62,12 @@ def store_client_json(clients: Iterable[Client]) -> None:
         client.api_json = client_json(out)
 
 
+def stored_client_out(client: Client) -> dict:
+    """A client just written, as the API shows it: what store_client_json made of it (without
+    reading its groups and contacts again)."""
+    return current_app.json.loads(client.api_json)
+
+
 def stored_clients_json(rows: list) -> list[str]:
     """A page's stored JSON, in order; a row stored before there was any (NULL until
     `flask store-client-json`) is serialized here instead."""

@@ -31,6 +31,7 @@ from portal.crm.serializers import (
     contact_to_out,
     member_to_out,
     store_client_json,
+    stored_client_out,
     stored_clients_json,
 )
 from portal.extensions import db
@@ -43,7 +44,8 @@ __all__ = [
     "create_client", "create_client_field", "create_client_group", "create_contact",
     "delete_client_field", "delete_client_group", "get_client", "get_client_field",
     "get_client_group", "get_contact", "group_client_counts",
-    "list_client_fields", "list_client_groups", "member_to_out", "stored_clients_json",
+    "list_client_fields", "list_client_groups", "member_to_out", "stored_client_out",
+    "stored_clients_json",
 ]
 
 PRIMARY_TAKEN = "This client already has a primary contact."

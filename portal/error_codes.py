@@ -159,8 +159,17 @@ CATALOGUE: dict[str, ErrorEntry] = {entry.code: entry for entry in (
     ),
 )}
 
+# Where portal/docs/views.py serves the error reference (tests/test_serving.py checks it).
+ERROR_REFERENCE_PATH = "/docs/api/errors"
+
 # For generated clients and the reference: ErrorBody.code takes exactly these values.
 ErrorCode = StrEnum("ErrorCode", {code: code for code in CATALOGUE})
+
+
+def relative_doc_url(code: str) -> str:
+    """The code's entry in the error reference, for an answer whose host is not known (the
+    app's own answers link it absolutely: portal/errors.py::json_error)."""
+    return f"{ERROR_REFERENCE_PATH}#{code}"
 
 
 def code_for_status(status: int, default: str = "ERROR") -> str:

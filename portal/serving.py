@@ -3,8 +3,8 @@
 gunicorn refuses some requests before the app sees them: a request line longer than
 `limit_request_line`, too many or too large headers, a line it cannot parse. It answers those
 with an HTML page; an integration parses JSON. In this worker the same refusals (same status,
-same logging) carry the API's error body instead: {"error": {"code", "message", "request_id"}}.
-gunicorn.conf.py makes it the worker of every gunicorn this project starts.
+same logging) carry the API's error body instead: {"error": {"code", "message", "request_id",
+"doc_url"}}. gunicorn.conf.py makes it the worker of every gunicorn this project starts.
 """
 
 import json
@@ -13,7 +13,7 @@ from http import HTTPStatus
 from gunicorn import util
 from gunicorn.workers.sync import SyncWorker as GunicornSyncWorker
 
-from portal.error_codes import code_for_status
+from portal.error_codes import code_for_status, relative_doc_url
 from portal.errors import MESSAGES
 
 
@@ -28,11 +28,14 @@ class SyncWorker(GunicornSyncWorker):
         """gunicorn's detail (e.g. the rejected line itself) is logged by gunicorn, not echoed.
         Its reason phrase is not used either: it stays "Bad Request" for a 501 or a 500."""
         reason = HTTPStatus(status).phrase
+        code = refusal_code(status)
         body = json.dumps({"error": {
-            # Every refusal but a 500 is the request's to fix (a 501 names its encoding).
-            "code": code_for_status(status, default="VALIDATION_ERROR"),
+            "code": code,
             "message": self.refusal_message(status),
             "request_id": None,
+            # The request's Host is not known here (often not even read), so the link is
+            # relative, as nginx's own refusals give it for a Host it cannot trust.
+            "doc_url": relative_doc_url(code),
         }}, separators=(",", ":"))  # compact, as the app's own JSON
         head = (f"HTTP/1.1 {status} {reason}\r\n"
                 "Connection: close\r\n"
@@ -43,6 +46,7 @@ class SyncWorker(GunicornSyncWorker):
         util.write_nonblock(sock, (head + body).encode("latin-1"))
 
     def refusal_message(self, status: int) -> str:
+        """What the refusal says: the limit that was passed, or the status's usual words."""
         cfg = self.cfg
         if status == 414:
             return (f"The address is too long: the request line (method, path and query) may be "
@@ -54,4 +58,12 @@ class SyncWorker(GunicornSyncWorker):
         if status == 501:
             return ("The request's Transfer-Encoding is not supported: send the body with "
                     "Content-Length or chunked.")
+        if status == 417:
+            return "The request's Expect header is not supported: send 100-continue, or none."
         return MESSAGES.get(status, MESSAGES[400] if status < 500 else MESSAGES[500])
+
+
+def refusal_code(status: int) -> str:
+    """The error code of a refusal: every one but a 500 is the request's to fix (a 501 names
+    its Transfer-Encoding, a 417 its Expect)."""
+    return code_for_status(status, default="VALIDATION_ERROR")

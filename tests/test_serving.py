@@ -9,9 +9,12 @@ import json
 import socket
 
 import pytest
+from flask import url_for
 from sqlalchemy import func, select
 
+from portal.api.envelopes import ErrorResponse
 from portal.crm.models import Client
+from portal.error_codes import relative_doc_url
 from portal.extensions import db
 from portal.limiter_storage import per_process_warning
 from tests.api_helpers import make_pair, pair_headers
@@ -42,13 +45,18 @@ def assert_json_refusal(answer, status: str, message_part: str) -> None:
     assert headers["content-type"] == "application/json"
     assert headers["cache-control"] == "no-store"
     assert int(headers["content-length"]) == len(body)
-    error = json.loads(body)["error"]
-    assert error["code"] == "VALIDATION_ERROR"
-    assert message_part in error["message"]
-    assert set(error) == {"code", "message", "request_id"}
+    # The shape of the app's own errors (the spec's ErrorBody), details aside: none to give.
+    error = ErrorResponse.model_validate_json(body).error
+    assert set(json.loads(body)["error"]) == {"code", "message", "request_id", "doc_url"}
+    assert error.code == "VALIDATION_ERROR" and error.request_id is None
+    assert message_part in error.message
+    assert error.doc_url == relative_doc_url("VALIDATION_ERROR")
 
 
-def test_requests_gunicorn_refuses_are_answered_in_the_apis_json_shape(server):
+def test_requests_gunicorn_refuses_are_answered_in_the_apis_json_shape(app, server):
+    with app.test_request_context():  # the relative doc_url is where the reference is served
+        assert relative_doc_url("VALIDATION_ERROR") == url_for(
+            "docs.error_reference", _anchor="VALIDATION_ERROR")
     port = server.port
     long_query = "q=" + "x" * 5000
     assert_json_refusal(
@@ -71,6 +79,10 @@ def test_requests_gunicorn_refuses_are_answered_in_the_apis_json_shape(server):
         raw_exchange(port, b"POST /api/v1/clients HTTP/1.1\r\nHost: localhost\r\n"
                            b"Transfer-Encoding: foo\r\n\r\n"),
         "501 Not Implemented", "Transfer-Encoding is not supported")
+    assert_json_refusal(
+        raw_exchange(port, b"GET /api/v1/ping HTTP/1.1\r\nHost: localhost\r\n"
+                           b"Expect: a-miracle\r\n\r\n"),
+        "417 Expectation Failed", "Expect header is not supported")
     # The rejected line is gunicorn's to log, not echoed back.
     assert b"xxxxxxxx" not in raw_exchange(
         port, f"GET /{'x' * 5000} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())[2]

@@ -6,7 +6,7 @@ import json
 
 from pydantic import BaseModel
 
-from portal.error_codes import CATALOGUE, code_for_status
+from portal.error_codes import CATALOGUE, code_for_status, relative_doc_url
 from portal.errors import API_MESSAGES, MESSAGES
 
 CLIENT_ID = "cli_3xq7rz2m5kd1w8hn4vbt"
@@ -70,7 +70,7 @@ def error_example(status: str) -> dict:
     error = {"code": code, "message": API_MESSAGES.get(int(status), MESSAGES.get(int(status),
                                                                              "See details.")),
              "request_id": "req_5f0c2a7e9b1d4c3a8e6f2b10",
-             "doc_url": f"/docs/api/errors#{code}"}
+             "doc_url": relative_doc_url(code)}
     if code == "VALIDATION_ERROR":
         error["details"] = [{"field": "address_country_code",
                              "message": "Must be an ISO 3166-1 alpha-2 code, such as EE."}]

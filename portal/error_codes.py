@@ -19,13 +19,16 @@ class ErrorEntry:
 
 CATALOGUE: dict[str, ErrorEntry] = {entry.code: entry for entry in (
     ErrorEntry(
-        "VALIDATION_ERROR", (400, 413, 414, 422, 431),
+        "VALIDATION_ERROR", (400, 413, 414, 417, 422, 431, 501, 505),
         "The request was refused as sent: a parameter, header or body field is missing, "
         "malformed or breaks a rule of your firm's data (400 a parameter or a body that is "
         "not JSON, 413 a body over 1 MiB, 414/431 a URL or headers too long, 422 a body "
-        "field).",
-        "Read `details`: each item names the `field` and what is wrong with it. Fix those "
-        "and send again; the same request unchanged will fail the same way.",
+        "field), or our web server does not take its form (417 an `Expect` other than "
+        "`100-continue`, 501 a `Transfer-Encoding` other than `chunked`, 505 an HTTP version "
+        "it does not speak: send HTTP/1.1).",
+        "Read `details`: each item names the `field` and what is wrong with it (a refusal of "
+        "the web server's has none: its message says what to change). Fix those and send "
+        "again; the same request unchanged will fail the same way.",
     ),
     ErrorEntry(
         "PATH_REDIRECTED", (308,),

@@ -2,13 +2,16 @@
 the page that lists them, and the spec's enum; and paths under /api/ that routing refuses."""
 
 import ast
+import inspect
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from gunicorn.workers.base import Worker
 
 from portal.error_codes import CATALOGUE, code_for_status
+from portal.serving import refusal_code
 from tests.api_helpers import API, make_tenants
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +39,22 @@ def codes_in_source() -> set[str]:
 
 def test_every_code_answered_is_in_the_catalogue_and_every_entry_is_answered():
     assert codes_in_source() == set(CATALOGUE)
+
+
+def test_the_servers_refusals_answer_codes_listed_for_their_status():
+    """What gunicorn's worker (portal/serving.py) and nginx (deploy/nginx.conf) answer before
+    the app sees a request: each code's entry in the reference lists that status."""
+    gunicorn_statuses = {int(status) for status in re.findall(
+        r"status_int = (\d+)", inspect.getsource(Worker.handle_error))}
+    assert {400, 414, 431, 501} <= gunicorn_statuses  # the source was read
+    answered = {(status, refusal_code(status)) for status in gunicorn_statuses}
+    answered |= {(int(status), code) for status, code in re.findall(
+        r"return (\d+) '\{\"error\":\{\"code\":\"(\w+)\"",
+        (ROOT / "deploy/nginx.conf").read_text())}
+    assert (505, "VALIDATION_ERROR") in answered
+    unlisted = {(status, code) for status, code in answered
+                if status not in CATALOGUE[code].statuses}
+    assert not unlisted
 
 
 def test_the_spec_enumerates_the_catalogue(client):

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from portal.accounts.models import Firm
 from portal.crm import service as crm
 from portal.crm.models import Client, Contact, IdempotencyRecord
+from portal.diagnostics.models import ApiRequestLog
 from portal.extensions import db
 from portal.ids import utcnow
 from tests.api_helpers import (
@@ -559,6 +560,23 @@ def test_same_key_with_a_different_body_is_409(post):
                     headers=_idem("reuse-1"))
     assert response.status_code == 409
     assert row_counts() == before
+
+
+def test_a_replay_and_a_reused_key_are_recorded_without_waiting(post, caplog):
+    """Their answers end the transaction that claimed the key: on SQLite its write lock made
+    the log write (at once in tests, on a connection of its own) wait 15 s, then fail."""
+    first = post("/clients", {**CLIENT, "name": "Logged"}, headers=_idem("logged-1"))
+    assert first.status_code == 201
+    started = time.monotonic()
+    assert post("/clients", {**CLIENT, "name": "Logged"},
+                headers=_idem("logged-1")).headers["Idempotent-Replayed"] == "true"
+    reused = post("/clients", {**CLIENT, "name": "Other"}, headers=_idem("logged-1"))
+    assert reused.status_code == 409
+    assert "Could not record API request" not in caplog.text
+    logged = db.session.execute(select(ApiRequestLog).filter_by(
+        request_id=reused.headers["X-Request-Id"])).scalar_one()
+    assert (logged.status, logged.reason) == (409, "IDEMPOTENCY_KEY_REUSED")
+    assert time.monotonic() - started < 5
 
 
 def test_the_same_key_in_another_firm_is_independent(client, seed):

@@ -80,7 +80,7 @@ def _claim(key: str, fingerprint: str):
     )
     existing = _committed(firm_id, key)
     if existing is not None:
-        return _answer_for(existing, fingerprint)
+        return _answered(existing, fingerprint)
     record = IdempotencyRecord(firm_id=firm_id, idempotency_key=key,
                                request_fingerprint=fingerprint)
     db.session.add(record)
@@ -90,7 +90,17 @@ def _claim(key: str, fingerprint: str):
     except IntegrityError:
         db.session.rollback()
     existing = _committed(firm_id, key)
-    return _in_progress() if existing is None else _answer_for(existing, fingerprint)
+    return _in_progress() if existing is None else _answered(existing, fingerprint)
+
+
+def _answered(existing: IdempotencyRecord, fingerprint: str) -> Response:
+    """The replay or conflict, its transaction ended: on SQLite the DELETE above holds the one
+    write lock, which until teardown would block the request's own log and usage write (another
+    connection, portal/diagnostics/buffer.py). With a committed row for the key, it deleted
+    nothing."""
+    response = _answer_for(existing, fingerprint)
+    db.session.rollback()
+    return response
 
 
 def _key_lock_taken(firm_id: str, key: str) -> bool:

@@ -314,8 +314,8 @@ def test_a_crash_mid_create_leaves_no_half_created_client(client, world, monkeyp
     body = {**CLIENT, "group_ids": [group.id]}
     extra = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     before = row_counts()
-    # client_to_out runs after create_client() inserted the client and its groups.
-    monkeypatch.setattr(crm, "client_to_out", failure)
+    # stored_client_out runs after create_client() inserted the client and its groups.
+    monkeypatch.setattr(crm, "stored_client_out", failure)
     response = post_client(client, headers, body, **extra)
     assert response.status_code == status and response.is_json
     assert "Traceback" not in response.text and "crashed" not in response.text

@@ -32,10 +32,12 @@ BIN = Path(sys.executable).parent
 TARGETS = {"P1": 0.85, "P2": 1.2, "P3": 0.35, "P4": 30.0, "P5": 120.0, "L1_RSS_GROWTH": 2.0}
 
 
-# Each mechanism kept for speed (issue #18), and the setting that turns it off: with
-# --mechanisms, P1 and P3 are measured without each one too, in the same interleaved rounds.
-MECHANISMS = {"key cache": {"PORTAL_API_KEY_CACHE": "false"},
-              "stored client JSON": {"PORTAL_CLIENT_LIST_STORED_JSON": "false"}}
+# Each mechanism kept for speed (issue #18): the figure it is kept for, and the setting that
+# turns it off. With --mechanisms, P1 and P3 are measured without each one too, in the same
+# interleaved rounds; it must buy at least MECHANISM_GAIN on its figure.
+MECHANISMS = {"key cache": ("P1", {"PORTAL_API_KEY_CACHE": "false"}),
+              "stored client JSON": ("P3", {"PORTAL_CLIENT_LIST_STORED_JSON": "false"})}
+MECHANISM_GAIN = 0.15
 
 
 @dataclass
@@ -62,7 +64,7 @@ def main() -> None:
     builds = [Build("as built", ROOT, env, only)]
     if args.mechanisms and only & {"P1", "P3"}:
         builds += [Build(f"without {name}", ROOT, {**env, **setting}, set())
-                   for name, setting in MECHANISMS.items()]
+                   for name, (_figure, setting) in MECHANISMS.items()]
     if args.baseline:
         builds.append(_baseline_build(args.baseline, workdir, env, only - {"L1"}))
     setups = {}
@@ -576,13 +578,14 @@ def _report_builds(builds: dict) -> None:
             print(f"{figure + ' (target ' + str(target) + ')':<28}" + "".join(
                 f"{'' if value is None else f'{value:.3f}':>28}" for value in values))
     as_built = builds[labels[0]]
-    for label in labels[1:]:
-        if label.startswith("without "):
-            for figure in ("P1", "P3"):
-                if figure in as_built and figure in builds[label]:
-                    gain = as_built[figure]["ratio"] / builds[label][figure]["ratio"] - 1
-                    print(f"{label[8:]} buys {figure} {gain:+.1%}"
-                          f" ({'earns its place' if gain >= 0.15 else 'under 15 %'})")
+    for name, (figure, _setting) in MECHANISMS.items():
+        without = builds.get(f"without {name}", {})
+        if figure in as_built and figure in without:
+            gain = as_built[figure]["ratio"] / without[figure]["ratio"] - 1
+            cpu_gain = as_built[figure]["cpu_ratio"] / without[figure]["cpu_ratio"] - 1
+            verdict = "earns its place" if gain >= MECHANISM_GAIN else "buys too little"
+            print(f"{name} buys {figure} {gain:+.1%} by req/s, {cpu_gain:+.1%} by worker CPU "
+                  f"({verdict}: at least {MECHANISM_GAIN:.0%} by req/s)")
 
 
 def _figure_value(figures: dict, figure: str) -> float | None:

@@ -14,7 +14,7 @@ import sqlite3
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from portal import create_app
@@ -38,13 +38,14 @@ def is_sqlite(uri: str) -> bool:
 
 
 @pytest.fixture
-def app_config(app_config):
-    """The usual test config, waiting LOCK_WAIT_MS for a lock instead of SQLite's 15 s."""
+def app_config(app_config, request):
+    """The usual test config, waiting LOCK_WAIT_MS for a lock instead of SQLite's 15 s; a test
+    may add settings (indirect parametrization)."""
     if is_sqlite(app_config["SQLALCHEMY_DATABASE_URI"]):
         options = {"connect_args": {"timeout": LOCK_WAIT_MS / 1000}}
     else:
         options = {"connect_args": {"options": f"-c lock_timeout={LOCK_WAIT_MS}"}}
-    return {**app_config, "SQLALCHEMY_ENGINE_OPTIONS": options}
+    return {**app_config, "SQLALCHEMY_ENGINE_OPTIONS": options, **getattr(request, "param", {})}
 
 
 @contextmanager
@@ -124,6 +125,22 @@ def test_api_answers_503_while_the_database_is_locked_then_recovers(app, client,
     created = post_client(client, headers, **{"Idempotency-Key": "k-1"})
     assert created.status_code == 201, created.text
     assert row_counts()["clients"] == before["clients"] + 1
+
+
+@pytest.mark.parametrize("app_config", [{}, {"API_KEY_CACHE": False}], indirect=True,
+                         ids=["key cache", "no key cache"])
+def test_a_locked_database_is_waited_for_once_by_the_key_lookup(app, client, world):
+    """The key cache's probe failing on a lock answers 503 at once: it does not try (and wait
+    out the lock) again to read the key, so it costs what a plain read costs."""
+    if not is_sqlite(app.config["SQLALCHEMY_DATABASE_URI"]):
+        pytest.skip("SQLite only: the key cache is")
+    headers = pair_headers(make_pair(world.firm, world.admin))
+    attempts = []
+    event.listen(db.engine, "do_connect", lambda *_args: attempts.append(1))
+    with database_locked(app):  # closes the pooled connections: each use connects anew
+        assert_api_unavailable(client.get(f"{API}/ping", headers=headers))
+    # The key lookup, then the request log's own look-up of the key it could not record.
+    assert len(attempts) == 2
 
 
 def test_portal_shows_a_friendly_page_while_the_database_is_locked(app, client, world):

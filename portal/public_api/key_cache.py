@@ -12,13 +12,14 @@ again, in every worker: revocation stays immediate.
 A hit costs a pool checkout and the probe, not a Connection. A miss reads on a connection of its
 own, outside the request's session: the row is what was committed, never a write a session might
 still roll back. Unknown keys are not remembered
-(guessing must not fill memory), and a probe that fails (locked, gone) just reads.
+(guessing must not fill memory), and a data_version that cannot be read just means a read.
 """
 
 import sqlite3
 
 from flask import Flask, current_app
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from portal.extensions import db
 
@@ -63,12 +64,13 @@ def lookup(key, read):
 
 def _probe() -> tuple[dict, int | None]:
     """A pooled connection's remembered rows and its data_version, on the bare DBAPI
-    connection (a hit needs no Connection). A driver error means a miss: the read that follows
-    reports it (503) the way Engine.connect() does."""
+    connection (a hit needs no Connection)."""
     try:
         raw = db.engine.raw_connection()
-    except sqlite3.Error:
-        return {}, None
+    except sqlite3.OperationalError as error:
+        # Locked or unreachable: answered 503 now, as Engine.connect() would report it, rather
+        # than waiting out the lock a second time in the read.
+        raise OperationalError(None, None, error) from error
     try:
         return raw.info.setdefault(_ROWS, {}), _data_version(raw)
     finally:

@@ -49,10 +49,11 @@ def _against_healthz(builds: list[servers.Build], setups: dict, seconds: int, on
     interleaved rounds.
 
     Interleaving (healthz, ping, list, the next build's healthz, ..., then round two) means a
-    machine that speeds up or slows down during the run moves every ratio alike."""
+    machine that speeds up or slows down during the run moves every ratio alike; each round
+    starts with another build, so none is always first."""
     rounds = {}
-    for _ in range(ROUNDS):
-        for build in builds:
+    for number in range(ROUNDS):
+        for build in builds[number:] + builds[:number]:
             auth = basic_auth(setups[build.env["DATABASE_URL"]]["small"])
             paths = {"healthz": ("/healthz", None)}
             if "P1" in only:

@@ -11,8 +11,8 @@ again, in every worker: revocation stays immediate.
 
 A hit costs a pool checkout and the probe, not a Connection. A miss reads on a connection of its
 own, outside the request's session: the row is what was committed, never a write a session might
-still roll back. Unknown keys are not remembered
-(guessing must not fill memory), and a data_version that cannot be read just means a read.
+still roll back. Unknown keys are not remembered (guessing must not fill memory), and a
+data_version that cannot be read just means a read.
 """
 
 import sqlite3

@@ -65,6 +65,8 @@ def test_admin_reads_why_a_request_failed_and_fixes_it(live_server, page: Page, 
 
     # Filtering by reason works with htmx (no reload) and keeps the URL shareable.
     page.get_by_role("link", name="Clear the filter").click()
+    expect(page).to_have_url(re.compile(r"/log$"))
+    page.wait_for_load_state()  # htmx is deferred: it binds the filters once the page has loaded
     page.get_by_label("Reason").select_option("KEY_DELETED")
     expect(page.get_by_text("No failed requests match this filter.")).to_be_visible()
     expect(page).to_have_url(re.compile("reason=KEY_DELETED"))
